@@ -1,0 +1,399 @@
+"""The medium: the air shared by the virtual controllers of one radio.
+
+Every transmission goes through here, and the medium decides when each PDU arrives:
+
+- advertising events (``start_advertising``): the advertiser's current PDU reaches the
+  controllers that listen (scanners and initiators); an active scanner's SCAN_REQ and a
+  initiator's CONNECT_IND are answered in the same event (``scan_request``, ``connect``);
+- connections (``Link``): each end queues LL PDUs and calls ``kick``; the medium carries
+  them to the other end and tells the sender when each was delivered.
+
+Fast mode (``fast=True``) delivers with ``loop.call_soon`` and keeps no timing, except
+that advertising repeats every advertising interval. The air-time model replaces the two
+schedulers (advertising events and connection events) and keeps this interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import random
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from .link import CENTRAL, LLID_CONTROL, Link, LinkEnd
+
+if TYPE_CHECKING:
+    from .controller import VirtualController
+
+logger = logging.getLogger(__name__)
+
+# Legacy advertising PDU types, numbered as in HCI advertising reports.
+ADV_IND = 0
+ADV_DIRECT_IND = 1
+ADV_SCAN_IND = 2
+ADV_NONCONN_IND = 3
+SCAN_RSP = 4
+
+
+class AdvPdu:
+    """What an advertiser puts on air in one advertising event."""
+
+    __slots__ = (
+        "advertiser",
+        "pdu_type",
+        "address_type",
+        "address",
+        "data",
+        "target_address_type",
+        "target_address",
+        "interval",
+    )
+
+    def __init__(
+        self,
+        advertiser: VirtualController,
+        pdu_type: int,
+        address_type: int,
+        address: bytes,
+        data: bytes,
+        interval: float,
+        target_address_type: int = 0,
+        target_address: bytes = b"",
+    ) -> None:
+        self.advertiser = advertiser
+        self.pdu_type = pdu_type
+        self.address_type = address_type
+        self.address = address
+        self.data = data
+        self.interval = interval  # seconds
+        self.target_address_type = target_address_type
+        self.target_address = target_address
+
+    @property
+    def connectable(self) -> bool:
+        return self.pdu_type in (ADV_IND, ADV_DIRECT_IND)
+
+    @property
+    def scannable(self) -> bool:
+        return self.pdu_type in (ADV_IND, ADV_SCAN_IND)
+
+
+@dataclass(frozen=True)
+class MediumOptions:
+    """Parameters of a medium (keyword arguments of ``Medium``, ``serve`` and ``configure``).
+
+    fast: deliver at once (no air time); the default until the air-time model lands.
+    seed: seeds RSSI and timing jitter (None: random).
+    min_advertising_interval: floor, in seconds, of the advertising repeat in fast mode.
+    """
+
+    fast: bool = True
+    seed: int | None = None
+    min_advertising_interval: float = 0.02
+
+    @classmethod
+    def from_env(cls, environ: Any = os.environ) -> MediumOptions:
+        options = cls()
+        fast = environ.get("AIOBLE_RADIO_FAST", "").strip()
+        if fast:
+            if fast.lower() not in ("0", "1", "true", "false", "yes", "no"):
+                raise ValueError(f"AIOBLE_RADIO_FAST={fast!r}: expected 1 or 0")
+            options = replace(options, fast=fast.lower() in ("1", "true", "yes"))
+        seed = environ.get("AIOBLE_RADIO_SEED", "").strip()
+        if seed:
+            try:
+                options = replace(options, seed=int(seed))
+            except ValueError:
+                raise ValueError(f"AIOBLE_RADIO_SEED={seed!r}: expected an integer") from None
+        return options
+
+
+@dataclass
+class DeviceInfo:
+    """A controller on a medium, as a server reports it."""
+
+    label: str
+    address: str
+    connected: bool
+    links: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def format_address(address: bytes) -> str:
+    """Little-endian 6 bytes -> "AA:BB:CC:DD:EE:FF" (most significant first)."""
+    return ":".join(f"{b:02X}" for b in reversed(address))
+
+
+class Medium:
+    """The shared air of a set of virtual controllers, bound to one asyncio loop."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = MediumOptions(**options)
+        self.random = random.Random(self.options.seed)
+        self.controllers: list[VirtualController] = []
+        self._addresses: set[bytes] = set()
+        self._labels: set[str] = set()
+        self._counter = 0
+        self._adv_timers: dict[VirtualController, asyncio.TimerHandle | asyncio.Handle] = {}
+        self.listeners: set[VirtualController] = set()
+        self.links: set[Link] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    # ------------------------------------------------------------------ membership
+    def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
+        """Add a controller; returns its label and public address (6 bytes, little-endian)."""
+        _ = self.loop
+        self._counter += 1
+        if not label:
+            label = f"device{self._counter}"
+        unique = label
+        n = 1
+        while unique in self._labels:
+            n += 1
+            unique = f"{label}#{n}"
+        self._labels.add(unique)
+        address = self._address_for(label)
+        self.controllers.append(controller)
+        return unique, address
+
+    def _address_for(self, label: str) -> bytes:
+        n = 0
+        while True:
+            seed = label if n == 0 else f"{label}#{n}"
+            digest = hashlib.sha256(seed.encode()).digest()
+            address = digest[:6]
+            if address not in self._addresses and address not in (b"\x00" * 6, b"\xff" * 6):
+                self._addresses.add(address)
+                return address
+            n += 1
+
+    def detach(self, controller: VirtualController) -> None:
+        """Remove a controller abruptly: its advertising stops, its peers lose their links."""
+        self.stop_advertising(controller)
+        self.listeners.discard(controller)
+        for link in [link for link in self.links if controller in _ends(link)]:
+            self.lose_link(link, silent=controller)
+        if controller in self.controllers:
+            self.controllers.remove(controller)
+            self._addresses.discard(controller.public_address)
+            self._labels.discard(controller.label)
+
+    # ------------------------------------------------------------------ advertising
+    def start_advertising(self, controller: VirtualController) -> None:
+        self.stop_advertising(controller)
+        self._adv_timers[controller] = self.loop.call_soon(self._advertising_event, controller)
+
+    def stop_advertising(self, controller: VirtualController) -> None:
+        handle = self._adv_timers.pop(controller, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _advertising_event(self, advertiser: VirtualController) -> None:
+        pdu = advertiser.current_adv_pdu()
+        if pdu is None:
+            self._adv_timers.pop(advertiser, None)
+            return
+        interval = max(pdu.interval, self.options.min_advertising_interval)
+        self._adv_timers[advertiser] = self.loop.call_later(
+            interval, self._advertising_event, advertiser
+        )
+        for listener in list(self.listeners):
+            if listener is advertiser or listener not in self.listeners:
+                continue
+            try:
+                listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
+            except Exception:
+                logger.exception("%s failed on an advertising PDU", listener)
+            if advertiser.current_adv_pdu() is not pdu:
+                break  # connected (or stopped) during this event
+
+    def start_listening(self, controller: VirtualController) -> None:
+        """A controller started scanning or initiating: it hears advertisers from now on."""
+        if controller in self.listeners:
+            return
+        self.listeners.add(controller)
+        # In fast mode a new listener hears every current advertiser at once, rather than
+        # waiting up to one advertising interval for each.
+        self.loop.call_soon(self._catch_up, controller)
+
+    def stop_listening(self, controller: VirtualController) -> None:
+        self.listeners.discard(controller)
+
+    def _catch_up(self, listener: VirtualController) -> None:
+        for advertiser in list(self._adv_timers):
+            if listener not in self.listeners:
+                return
+            pdu = advertiser.current_adv_pdu()
+            if pdu is not None and advertiser is not listener:
+                try:
+                    listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
+                except Exception:
+                    logger.exception("%s failed on an advertising PDU", listener)
+
+    def scan_request(
+        self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
+    ) -> bytes | None:
+        """SCAN_REQ from ``scanner``; returns the SCAN_RSP data, or None if not answered."""
+        if pdu.advertiser.current_adv_pdu() is not pdu:
+            return None
+        return pdu.advertiser.on_scan_request(address_type, address)
+
+    def connect(
+        self,
+        initiator: VirtualController,
+        pdu: AdvPdu,
+        address_type: int,
+        address: bytes,
+        interval: int,
+        latency: int,
+        timeout: int,
+    ) -> Link | None:
+        """CONNECT_IND from ``initiator`` in reply to ``pdu``: the link, or None if refused."""
+        advertiser = pdu.advertiser
+        if advertiser.current_adv_pdu() is not pdu:
+            return None
+        if not advertiser.accepts_connection(pdu, address_type, address):
+            return None
+        central_handle = initiator.allocate_handle()
+        peripheral_handle = advertiser.allocate_handle()
+        link = Link(
+            self,
+            initiator,
+            central_handle,
+            advertiser,
+            peripheral_handle,
+            interval,
+            latency,
+            timeout,
+        )
+        self.links.add(link)
+        self.stop_advertising(advertiser)
+        advertiser.on_link_established(link.peripheral, address_type, address)
+        initiator.on_link_established(link.central, pdu.address_type, pdu.address)
+        return link
+
+    # ------------------------------------------------------------------ connections
+    def kick(self, link: Link) -> None:
+        if not link.scheduled:
+            link.scheduled = True
+            self.loop.call_soon(self._carry, link)
+
+    def _carry(self, link: Link) -> None:
+        """Fast mode: deliver everything both ends have queued, alternating like a radio."""
+        link.scheduled = False
+        central, peripheral = link.central, link.peripheral
+        try:
+            while link.alive and (central.tx or peripheral.tx):
+                for end in (central, peripheral):
+                    if end.tx and link.alive:
+                        self._deliver(end, end.tx.popleft())
+        except Exception:
+            logger.exception("%r: delivery failed; dropping the link", link)
+            self.lose_link(link)
+
+    def _deliver(self, sender: LinkEnd, pdu: tuple[int, Any, Any]) -> None:
+        llid, payload, token = pdu
+        receiver = sender.peer
+        if llid == LLID_CONTROL:
+            receiver.controller.on_ll_control(receiver, payload)
+        else:
+            receiver.controller.on_ll_data(receiver, llid, payload)
+        if token is not None:
+            sender.controller.on_ll_sent(sender, token)
+
+    def link_parameters_changed(self, link: Link) -> None:
+        """Interval, latency, timeout or PHY changed (the air-time scheduler re-plans)."""
+
+    def close_link(self, link: Link) -> None:
+        """The link ended by procedure (LL_TERMINATE_IND delivered): forget it."""
+        link.alive = False
+        self.links.discard(link)
+
+    def lose_link(self, link: Link, silent: VirtualController | None = None) -> None:
+        """The link is lost (a side went silent): the other side times out (0x08)."""
+        if not link.alive:
+            return
+        self.close_link(link)
+        for end in (link.central, link.peripheral):
+            if end.controller is not silent:
+                end.controller.on_link_lost(end)
+
+    def links_of(self, controller: VirtualController) -> list[Link]:
+        return [link for link in self.links if controller in _ends(link)]
+
+    # ------------------------------------------------------------------ channel
+    def rssi(self, a: VirtualController, b: VirtualController) -> int:
+        """A plausible RSSI between two devices: a fixed path loss per pair plus fading."""
+        key = b"".join(sorted((a.public_address, b.public_address)))
+        base = -40 - hashlib.blake2b(key, digest_size=1).digest()[0] % 45
+        return max(-127, min(20, base + int(self.random.gauss(0, 2.5))))
+
+    def devices(self) -> list[DeviceInfo]:
+        return [
+            DeviceInfo(
+                label=c.label,
+                address=format_address(c.public_address),
+                connected=not c.closed,
+                links=len(self.links_of(c)),
+            )
+            for c in self.controllers
+        ]
+
+
+def _ends(link: Link) -> tuple[VirtualController, VirtualController]:
+    return link.central.controller, link.peripheral.controller
+
+
+# ---------------------------------------------------------------------- process medium
+_options_override: dict[str, Any] = {}
+_media: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Medium] = weakref.WeakKeyDictionary()
+
+
+def configure(**options: Any) -> None:
+    """Options of the in-process medium (``Medium`` keyword arguments).
+
+    Effective for media made after the call (one per event loop, made when the first
+    virtual controller of that loop opens); environment variables (``AIOBLE_RADIO_FAST``,
+    ``AIOBLE_RADIO_SEED``) give the defaults, and these override them.
+    """
+    MediumOptions(**options)  # validate names now
+    _options_override.update(options)
+
+
+def process_medium() -> Medium:
+    """The in-process medium of the running loop (made on first use)."""
+    loop = asyncio.get_running_loop()
+    medium = _media.get(loop)
+    if medium is None:
+        base = MediumOptions.from_env()
+        options = {**base.__dict__, **_options_override}
+        medium = Medium(**options)
+        _media[loop] = medium
+    return medium
+
+
+__all__ = [
+    "ADV_DIRECT_IND",
+    "ADV_IND",
+    "ADV_NONCONN_IND",
+    "ADV_SCAN_IND",
+    "AdvPdu",
+    "CENTRAL",
+    "DeviceInfo",
+    "Medium",
+    "MediumOptions",
+    "SCAN_RSP",
+    "configure",
+    "format_address",
+    "process_medium",
+]
