@@ -1,0 +1,115 @@
+"""The `aioble` command: `run`, `radio`, `multitest`. Argument parsing only; the work is
+done by `blerun.run`, `blerun.multitest` and `bleradio`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from blerun import multitest, run
+from blerun.radio import KINDS
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aioble", description="Run MicroPython BLE programs on CPython."
+    )
+    parser.add_argument("--log", metavar="LEVEL", help="log level of the runner (e.g. DEBUG)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "run",
+        help="run programs, one process each, on one private radio",
+        description="Run each program under aioble-python in its own process, all on one "
+        "private virtual radio, each output line prefixed with the program's name. The run "
+        "ends when the last program listed exits (the others are stopped).",
+    )
+    p.add_argument("programs", nargs="+", metavar="PROGRAM.py")
+    p.add_argument("--timeout", type=float, metavar="S", help="stop everything after S seconds")
+
+    p = sub.add_parser(
+        "radio",
+        help="serve a shared virtual radio",
+        description="Serve one shared virtual radio until Ctrl-C. A process whose environment "
+        "has AIOBLE_RADIO=HOST:PORT joins it.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
+
+    p = sub.add_parser(
+        "multitest",
+        help="run MicroPython multitest files",
+        description="Run MicroPython multitest files (one process per instanceN, all on one "
+        "private radio) and compare their output with FILE.py.exp.",
+    )
+    p.add_argument("tests", nargs="+", metavar="FILE.py")
+    p.add_argument("--radio", choices=KINDS, default="virtual")
+    p.add_argument("-v", "--verbose", action="store_true", help="show every line as it comes")
+    p.add_argument(
+        "--instance-timeout",
+        type=float,
+        default=multitest.INSTANCE_TIMEOUT_S,
+        metavar="S",
+        help="seconds of silence after which an instance is stopped (default %(default)s)",
+    )
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        result = run.run_programs(args.programs, timeout=args.timeout)
+    except run.ProgramNotFound as exc:
+        print(f"aioble run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return result.exit_status
+
+
+async def _serve_radio(host: str, port: int) -> None:
+    import bleradio
+
+    server = await bleradio.serve(host=host, port=port)
+    try:
+        print(f"aioble radio: listening on {server.address}")
+        print(f"export AIOBLE_RADIO={server.address}", flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await server.close()
+
+
+def _cmd_radio(args: argparse.Namespace) -> int:
+    asyncio.run(_serve_radio(args.host, args.port))
+    return 0
+
+
+def _cmd_multitest(args: argparse.Namespace) -> int:
+    try:
+        summary = multitest.run_tests(
+            args.tests,
+            radio=args.radio,
+            verbose=args.verbose,
+            instance_timeout=args.instance_timeout,
+        )
+    except FileNotFoundError as exc:
+        print(f"aioble multitest: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return summary.exit_status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.log:
+        logging.basicConfig(level=args.log.upper(), format="%(name)s: %(message)s")
+    commands = {"run": _cmd_run, "radio": _cmd_radio, "multitest": _cmd_multitest}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""MicroPython's environment inside `aioble-python`: what `install()` changes in this process.
+
+- `sys.path` gets the shims folder (`micropython`, `machine`) right after the program's own
+  folder, so a program's own `machine.py` still wins.
+- `time` gets `sleep_ms`, `sleep_us`, `ticks_ms`, `ticks_us`, `ticks_cpu`, `ticks_diff`,
+  `ticks_add` (`blerun.mptime`).
+- `asyncio` gets `sleep_ms`, `wait_for_ms` and `ThreadSafeFlag`
+  (`aioble._threadsafeflag.ThreadSafeFlag`, imported on first use: importing `aioble` loads
+  the whole BLE stack, which a program that never touches BLE should not wait for).
+- `sys` gets `print_exception(exc, file=sys.stdout)`.
+- `utime`, `uasyncio`, `ubluetooth`, ... import as the modules they name.
+- `sys.stdout` becomes line-buffered, so output reaches a pipe line by line.
+
+Only `aioble-python` calls `install()`; plain `python` is never patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import io
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TextIO, TypeVar
+
+from blerun import mptime
+
+SHIMS_DIR = str(Path(__file__).resolve().parent / "shims")
+
+_T = TypeVar("_T")
+
+# MicroPython's old `u`-prefixed names, still found in board programs.
+U_ALIASES = {
+    "u" + name: name
+    for name in (
+        "array",
+        "asyncio",
+        "binascii",
+        "bluetooth",
+        "collections",
+        "errno",
+        "hashlib",
+        "heapq",
+        "io",
+        "json",
+        "os",
+        "random",
+        "re",
+        "select",
+        "socket",
+        "ssl",
+        "struct",
+        "sys",
+        "time",
+        "zlib",
+    )
+}
+
+
+async def sleep_ms(ms: float) -> None:
+    await asyncio.sleep(max(0.0, ms / 1000))
+
+
+async def wait_for_ms(aw: Awaitable[_T], timeout_ms: float | None) -> _T:
+    return await asyncio.wait_for(aw, None if timeout_ms is None else timeout_ms / 1000)
+
+
+def _asyncio_getattr(name: str) -> object:
+    if name == "ThreadSafeFlag":
+        from aioble._threadsafeflag import ThreadSafeFlag
+
+        asyncio.ThreadSafeFlag = ThreadSafeFlag  # type: ignore[attr-defined]
+        return ThreadSafeFlag
+    raise AttributeError(f"module 'asyncio' has no attribute {name!r}")
+
+
+def print_exception(exc: BaseException, file: TextIO | None = None) -> None:
+    traceback.print_exception(exc, file=sys.stdout if file is None else file)
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    """Consulted last, so a program's own `utime.py` still wins."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        real = U_ALIASES.get(fullname)
+        if real is None:
+            return None
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(real))
+
+
+def install(program_dir: str) -> None:
+    """Make this process look like MicroPython's unix port to the program in `program_dir`
+    (`''` for `-c`/stdin, as CPython does: the current directory)."""
+    sys.path[:1] = [program_dir, SHIMS_DIR]
+    for name in mptime.NAMES:
+        setattr(time, name, getattr(mptime, name))
+    asyncio.sleep_ms = sleep_ms  # type: ignore[attr-defined]
+    asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
+    asyncio.__getattr__ = _asyncio_getattr  # type: ignore[attr-defined]
+    sys.print_exception = print_exception  # type: ignore[attr-defined]
+    if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+        sys.meta_path.append(_AliasFinder())
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)

@@ -1,0 +1,84 @@
+"""Starting programs under `aioble-python` and stopping them politely."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+
+from blerun.radio import RADIO_VARIABLES
+
+logger = logging.getLogger(__name__)
+
+# A child's stdout can carry long lines (hex dumps); StreamReader's default is 64 KiB.
+LINE_LIMIT = 1 << 20
+
+# Stopping: SIGINT (KeyboardInterrupt, so `finally` blocks run), then SIGTERM, then SIGKILL.
+INT_GRACE_S = 2.0
+TERM_GRACE_S = 1.0
+
+
+def interpreter_command(*args: str) -> list[str]:
+    """The command line of `aioble-python ARGS` with this very Python."""
+    return [sys.executable, "-m", "blerun.interpreter", *args]
+
+
+def child_env(radio_env: Mapping[str, str], **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in RADIO_VARIABLES}
+    env.update(radio_env)
+    env.update(extra)
+    return env
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM if the runner dies, so no program outlives a killed run.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+async def spawn(
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | None = None,
+    stdin: int | None = asyncio.subprocess.DEVNULL,
+    merge_stderr: bool = False,
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *args,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+        env=dict(env),
+        cwd=cwd,
+        limit=LINE_LIMIT,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+
+
+async def stop(
+    proc: asyncio.subprocess.Process,
+    *,
+    int_grace: float = INT_GRACE_S,
+    term_grace: float = TERM_GRACE_S,
+) -> int:
+    """Stop `proc` (SIGINT, then SIGTERM, then SIGKILL after the graces); its exit status."""
+    for sig, grace in ((signal.SIGINT, int_grace), (signal.SIGTERM, term_grace)):
+        if proc.returncode is not None:
+            return proc.returncode
+        # os.kill, not proc.send_signal: Popen.send_signal first reaps an exited child
+        # behind asyncio's child watcher, which then logs "Unknown child process".
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, sig)
+        try:
+            return await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            logger.debug("pid %d still running after %s", proc.pid, sig.name)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+    return await proc.wait()

@@ -1,0 +1,63 @@
+"""Private radios for a run: what `aioble run` and `aioble multitest` put their programs on.
+
+A radio provider is a callable returning an async context manager that yields the
+environment variables putting a process on that radio. `open_radio("virtual")` serves a
+private shared virtual radio (`bleradio.serve`) on loopback; `open_radio("rootcanal")`
+starts Google's rootcanal controller (`bleradio.rootcanal`), every process reaching it over
+its HCI TCP port. Tests may pass their own provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+RadioEnv = dict[str, str]
+RadioProvider = Callable[[], AbstractAsyncContextManager[RadioEnv]]
+
+# Variables that choose a process's radio (bleradio.config_from_env); a child gets exactly
+# the ones its runner's radio sets, never ones inherited from the user's shell.
+RADIO_VARIABLES = ("AIOBLE_RADIO", "AIOBLE_TRANSPORT")
+
+KINDS = ("virtual", "rootcanal")
+
+
+@asynccontextmanager
+async def virtual_radio(**options: Any) -> AsyncIterator[RadioEnv]:
+    """A private shared virtual radio on loopback; `options` go to `bleradio.serve`."""
+    import bleradio
+
+    server = await bleradio.serve(host="127.0.0.1", port=0, **options)
+    try:
+        yield {"AIOBLE_RADIO": server.address}
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
+async def rootcanal_radio() -> AsyncIterator[RadioEnv]:
+    """A private rootcanal controller; each process connecting gets its own controller."""
+    import bleradio
+
+    async with bleradio.rootcanal() as rootcanal:
+        yield {"AIOBLE_TRANSPORT": rootcanal.hci_transport}
+
+
+@asynccontextmanager
+async def no_radio() -> AsyncIterator[RadioEnv]:
+    """No radio at all: each process falls back to its own in-process virtual radio."""
+    yield {}
+
+
+def radio_provider(radio: str | RadioProvider, **options: Any) -> RadioProvider:
+    """The provider for a kind of radio ("virtual", "rootcanal"), or `radio` itself."""
+    if callable(radio):
+        return radio
+    if radio == "virtual":
+        return lambda: virtual_radio(**options)
+    if radio == "rootcanal":
+        if options:
+            raise ValueError(f"rootcanal takes no radio options (got {sorted(options)})")
+        return rootcanal_radio
+    raise ValueError(f"unknown radio {radio!r} (expected one of {', '.join(KINDS)})")

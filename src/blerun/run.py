@@ -1,0 +1,197 @@
+"""`aioble run A.py B.py ...`: several programs, one process each, on one private radio.
+
+Each program runs under `aioble-python` with `AIOBLE_RADIO` (or `AIOBLE_TRANSPORT`) set to
+the run's private radio and `AIOBLE_LABEL` to its name. Every line it prints is written to
+`out` prefixed with its name (`name | line` for stdout, `name ! line` for stderr). The run
+ends when the last-listed program exits, stopping the others (SIGINT, then SIGTERM, then
+SIGKILL after short graces; a program stopped this way has not failed), or after `timeout`
+seconds, stopping all of them.
+
+Exit status (`RunResult.exit_status`): 124 on timeout; else the status of the first
+program, in the order given, that failed (128+N for a program killed by signal N); else 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from blerun import procs
+from blerun.radio import RadioProvider, radio_provider
+
+TIMEOUT_STATUS = 124
+
+_COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
+
+
+class ProgramNotFound(FileNotFoundError):
+    pass
+
+
+@dataclass
+class ProgramResult:
+    name: str
+    path: str
+    returncode: int | None = None
+    stopped: bool = False  # stopped by the runner (not by itself)
+
+    @property
+    def failed(self) -> bool:
+        return not self.stopped and self.returncode != 0
+
+
+@dataclass
+class RunResult:
+    programs: list[ProgramResult]
+    timed_out: bool = False
+    timeout: float | None = None
+    still_running: list[str] = field(default_factory=list)  # at the timeout
+
+    @property
+    def exit_status(self) -> int:
+        if self.timed_out:
+            return TIMEOUT_STATUS
+        for p in self.programs:
+            if p.failed:
+                code = p.returncode if p.returncode is not None else 1
+                return 128 - code if code < 0 else code
+        return 0
+
+
+def program_names(paths: Sequence[str]) -> list[str]:
+    """Short, distinct names: the file's stem, else the path as given, else with `#N`."""
+    stems = [Path(p).stem for p in paths]
+    names = [s if stems.count(s) == 1 else p for s, p in zip(stems, paths, strict=True)]
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if names.count(n) == 1 else f"{n}#{seen[n]}")
+    return out
+
+
+class Prefixer:
+    """Writes the programs' lines to one stream, each behind its program's name."""
+
+    def __init__(self, names: Sequence[str], out: TextIO, colour: bool) -> None:
+        self.out = out
+        self.width = max((len(n) for n in names), default=0)
+        self.colour = colour
+        self._colour_of = {n: _COLOURS[i % len(_COLOURS)] for i, n in enumerate(names)}
+
+    def line(self, name: str, text: str, stderr: bool = False) -> None:
+        label = name.ljust(self.width)
+        mark = "!" if stderr else "|"
+        if self.colour:
+            label = f"\x1b[{self._colour_of.get(name, '0')}m{label}\x1b[0m"
+            if stderr:
+                mark = f"\x1b[31m{mark}\x1b[0m"
+        self.out.write(f"{label} {mark} {text}\n")
+        self.out.flush()
+
+
+def _wants_colour(out: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
+
+
+async def _pump(stream: asyncio.StreamReader, name: str, prefixer: Prefixer, stderr: bool) -> None:
+    while True:
+        try:
+            raw = await stream.readline()
+        except ValueError:  # a line over procs.LINE_LIMIT: pass it on in pieces
+            raw = await stream.read(procs.LINE_LIMIT)
+        if not raw:
+            return
+        prefixer.line(name, raw.rstrip(b"\r\n").decode("utf-8", "replace"), stderr)
+
+
+def _status_text(code: int) -> str:
+    return f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+
+
+async def run_programs_async(
+    paths: Sequence[str],
+    *,
+    timeout: float | None = None,
+    radio: str | RadioProvider = "virtual",
+    radio_options: dict[str, Any] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    colour: bool | None = None,
+) -> RunResult:
+    """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
+    lines, `err` the runner's own messages. Raises ProgramNotFound before starting anything
+    if a file is missing."""
+    if not paths:
+        raise ValueError("no program to run")
+    for p in paths:
+        if not os.path.isfile(p):
+            raise ProgramNotFound(f"no such file: {p}")
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    names = program_names(paths)
+    prefixer = Prefixer(names, out, _wants_colour(out) if colour is None else colour)
+    results = [ProgramResult(n, p) for n, p in zip(names, paths, strict=True)]
+    provider = radio_provider(radio, **(radio_options or {}))
+
+    async with provider() as radio_env:
+        started: list[asyncio.subprocess.Process] = []
+        pumps: list[asyncio.Task[None]] = []
+        try:
+            for name, path in zip(names, paths, strict=True):
+                proc = await procs.spawn(
+                    procs.interpreter_command(path),
+                    env=procs.child_env(radio_env, AIOBLE_LABEL=name),
+                )
+                started.append(proc)
+                assert proc.stdout is not None and proc.stderr is not None
+                pumps.append(asyncio.create_task(_pump(proc.stdout, name, prefixer, False)))
+                pumps.append(asyncio.create_task(_pump(proc.stderr, name, prefixer, True)))
+
+            def report(result: ProgramResult, task: asyncio.Task[int]) -> None:
+                if not task.cancelled() and task.result() != 0 and not result.stopped:
+                    print(f"aioble run: {result.name} {_status_text(task.result())}", file=err)
+
+            waits = []
+            for proc, result in zip(started, results, strict=True):
+                task = asyncio.create_task(proc.wait())
+                task.add_done_callback(lambda t, r=result: report(r, t))
+                waits.append(task)
+            done, _ = await asyncio.wait({waits[-1]}, timeout=timeout)
+            timed_out = not done
+        finally:
+            # Stop whatever still runs (also when this task is cancelled, e.g. by Ctrl-C).
+            still = [(p, r) for p, r in zip(started, results, strict=False) if p.returncode is None]
+            for _, r in still:
+                r.stopped = True
+            await asyncio.gather(*(procs.stop(p) for p, _ in still))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*pumps), 2.0)
+            for p in pumps:
+                p.cancel()
+
+    for proc, result in zip(started, results, strict=True):
+        result.returncode = proc.returncode
+    run = RunResult(results, timed_out=timed_out, timeout=timeout)
+    if timed_out:
+        run.still_running = [r.name for _, r in still]
+        print(
+            f"aioble run: timed out after {timeout:g} s; still running: "
+            + ", ".join(run.still_running),
+            file=err,
+        )
+    return run
+
+
+def run_programs(paths: Sequence[str], **kwargs: Any) -> RunResult:
+    """`run_programs_async` in a fresh event loop."""
+    return asyncio.run(run_programs_async(paths, **kwargs))

@@ -1,0 +1,87 @@
+"""MicroPython's `micropython` module, as far as it means something on CPython."""
+
+from __future__ import annotations
+
+import gc
+import resource
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from blerun.scheduler import Scheduler
+
+_T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_scheduler = Scheduler()
+_opt_level = 0
+_heap_lock_depth = 0
+
+
+def const(value: _T) -> _T:
+    return value
+
+
+def schedule(func: Callable[[Any], Any], arg: Any) -> None:
+    """Run `func(arg)` soon, in order, one at a time (see `blerun.scheduler`)."""
+    _scheduler.schedule(func, arg)
+
+
+def opt_level(level: int | None = None) -> int | None:
+    global _opt_level
+    if level is None:
+        return _opt_level
+    _opt_level = int(level)
+    return None
+
+
+def mem_info(verbose: Any = None) -> None:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    objects = len(gc.get_objects()) if verbose else None
+    print(f"CPython {sys.version.split()[0]}: max RSS {usage.ru_maxrss} KiB", end="")
+    print(f", {objects} tracked objects" if objects is not None else "")
+
+
+def qstr_info(verbose: Any = None) -> None:
+    print(f"qstr pool: {len(sys.modules)} modules loaded (CPython interns strings itself)")
+
+
+def stack_use() -> int:
+    return 0
+
+
+def heap_lock() -> int:
+    # Counted, not enforced: CPython cannot forbid allocation.
+    global _heap_lock_depth
+    _heap_lock_depth += 1
+    return _heap_lock_depth - 1
+
+
+def heap_unlock() -> int:
+    global _heap_lock_depth
+    _heap_lock_depth = max(0, _heap_lock_depth - 1)
+    return _heap_lock_depth
+
+
+def heap_locked() -> int:
+    return _heap_lock_depth
+
+
+def alloc_emergency_exception_buf(size: int) -> None:
+    pass
+
+
+def kbd_intr(chr: int) -> None:
+    pass
+
+
+def native(func: _F) -> _F:
+    return func
+
+
+def viper(func: _F) -> _F:
+    return func
+
+
+def bytecode(func: _F) -> _F:
+    return func
