@@ -1,0 +1,531 @@
+"""`bluetooth.BLE`: MicroPython's low-level BLE object.
+
+Methods run on the caller's thread, validate their arguments there (so a mistake is a clear
+Python error at the call), and hand the work to the stack thread. Results arrive as IRQ events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import errno
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._gatts_db import GattDatabase
+from ._irq import IrqDispatcher
+from ._stack import StackThread
+from ._uuid import UUID
+
+logger = logging.getLogger(__name__)
+
+_current: contextvars.ContextVar[BLE | None] = contextvars.ContextVar(
+    "bluetooth_radio", default=None
+)
+_default: BLE | None = None
+_default_lock = threading.Lock()
+_numbers = itertools.count(1)
+
+_CONFIG_DEFAULTS: dict[str, Any] = {
+    "addr_mode": 0,
+    "mtu": 256,  # NimBLE's preferred ATT MTU, used by gattc_exchange_mtu and as a server
+    "rxbuf": 1024,
+    "bond": False,
+    "mitm": False,
+    "io": 3,  # no input, no output
+    "le_secure": False,
+}
+_ADV_MAX = 31
+
+
+def _not_active() -> OSError:
+    return OSError(errno.ENODEV, "Bluetooth is not active: call BLE().active(True) first (ENODEV)")
+
+
+def _buffer(value: Any, what: str) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    try:
+        return bytes(memoryview(value))
+    except TypeError:
+        raise TypeError(
+            f"{what} must be a bytes-like object or str, not {type(value).__name__}"
+        ) from None
+
+
+def _int(value: Any, what: str) -> int:
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    return int(value)
+
+
+def _range(value: Any, what: str, low: int, high: int, unit: str = "") -> int:
+    number = _int(value, what)
+    if not low <= number <= high:
+        raise ValueError(f"{what} must be between {low} and {high}{unit}, got {number}")
+    return number
+
+
+class BLE:
+    """The radio. ``BLE()`` returns the radio of the current context (see ``bluetooth.use``),
+    else the process's default radio, as MicroPython's singleton."""
+
+    _label: str | None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> BLE:
+        if args or kwargs:
+            raise TypeError("BLE() takes no arguments")
+        return current()
+
+    @classmethod
+    def _create(cls, label: str | None) -> BLE:
+        self = object.__new__(cls)
+        self._init(label)
+        return self
+
+    def _init(self, label: str | None) -> None:
+        from ._host import RadioHost  # imports Bumble (~0.5 s): only when a radio is made
+
+        self._label = label
+        self._number = next(_numbers)
+        self._lock = threading.RLock()
+        self._stack = StackThread.get()
+        context = contextvars.copy_context()
+        context.run(_current.set, self)
+        self._irq = IrqDispatcher(context, label or str(self._number))
+        self._db = GattDatabase()
+        self._config = dict(_CONFIG_DEFAULTS)
+        self._active = False
+        self._adv_data = b""
+        self._resp_data = b""
+        self._host = RadioHost(self)
+        self._stack.on_shutdown(self._host.close)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # the instance is made once, by _create
+
+    def __repr__(self) -> str:
+        name = f" {self._label!r}" if self._label else ""
+        return f"<BLE{name} {'active' if self._active else 'inactive'}>"
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _run(self, coro: Any) -> Any:
+        """Run a coroutine on the stack thread, turning stack errors into MicroPython's."""
+        try:
+            return self._stack.run(coro)
+        except (OSError, ValueError, TypeError):
+            raise
+        except Exception as error:
+            raise _os_error(error) from error
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return self._stack.call(fn, *args)
+        except (OSError, ValueError, TypeError):
+            raise
+        except Exception as error:
+            raise _os_error(error) from error
+
+    def _check_active(self) -> None:
+        if not self._active:
+            raise _not_active()
+        if self._host.lost:
+            raise OSError(errno.ENODEV, "the radio was lost: its transport closed (ENODEV)")
+
+    def _check_conn(self, conn_handle: Any) -> int:
+        handle = _int(conn_handle, "conn_handle")
+        self._check_active()
+        conn = self._host.conns.get(handle)
+        if conn is None:
+            raise OSError(errno.ENOTCONN, f"no connection with handle {handle} (ENOTCONN)")
+        return handle
+
+    # --- radio --------------------------------------------------------------------------------
+
+    def active(self, *args: Any) -> bool:
+        """``active()`` tells whether the radio is on; ``active(bool)`` turns it on or off."""
+        if len(args) > 1:
+            raise TypeError("active() takes at most one argument")
+        if args:
+            want = bool(args[0])
+            with self._lock:
+                if want and not self._active:
+                    self._run(self._host.power_on())
+                    self._active = True
+                elif not want and self._active:
+                    self._active = False
+                    self._run(self._host.power_off())
+        return self._active
+
+    def config(self, *args: Any, **kwargs: Any) -> Any:
+        """``config('name')`` reads a setting; ``config(name=value, ...)`` changes settings."""
+        if args and kwargs:
+            raise TypeError("config() takes either one setting name or keyword settings, not both")
+        if args:
+            if len(args) != 1:
+                raise TypeError("must query one param")
+            return self._get_config(args[0])
+        for key, value in kwargs.items():
+            self._set_config(key, value)
+        return None
+
+    def _get_config(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            raise TypeError(f"config parameter name must be a str, not {type(key).__name__}")
+        if key == "mac":
+            self._check_active()
+            return self._host.address
+        if key == "gap_name":
+            return self._db.gap_name
+        if key in self._config:
+            return self._config[key]
+        raise ValueError(f"unknown config param {key!r}")
+
+    def _set_config(self, key: str, value: Any) -> None:
+        if key == "gap_name":
+            name = _buffer(value, "gap_name")
+            if len(name) > 248:
+                raise ValueError(f"gap_name is {len(name)} bytes; at most 248 fit")
+            self._db.gap_name = name
+        elif key == "mtu":
+            self._config["mtu"] = _range(value, "mtu", 23, 517)
+        elif key == "rxbuf":
+            self._config["rxbuf"] = _range(value, "rxbuf", 0, 1 << 20)
+        elif key == "addr_mode":
+            self._config["addr_mode"] = _range(value, "addr_mode", 0, 3)
+            if self._active:
+                self._run(self._host._apply_address_mode())
+        elif key in ("bond", "mitm", "le_secure"):
+            self._config[key] = bool(value)
+        elif key == "io":
+            self._config["io"] = _range(value, "io", 0, 4)
+        elif key == "mac":
+            raise ValueError("'mac' is read-only; choose the address kind with addr_mode")
+        else:
+            raise ValueError(f"unknown config param {key!r}")
+
+    def irq(self, handler: Callable[[int, tuple[Any, ...]], Any] | None) -> None:
+        """Set the function called as ``handler(event, data)`` for every event."""
+        if handler is not None and not callable(handler):
+            raise TypeError(f"irq handler must be callable or None, not {type(handler).__name__}")
+        self._irq.handler = handler
+
+    # --- GAP ----------------------------------------------------------------------------------
+
+    def gap_advertise(
+        self,
+        interval_us: int | None,
+        adv_data: Any = None,
+        *,
+        resp_data: Any = None,
+        connectable: bool = True,
+    ) -> None:
+        """Start advertising every ``interval_us`` (None stops). A None payload reuses the
+        previous one."""
+        self._check_active()
+        if interval_us is None:
+            self._run(self._host.stop_advertising())
+            return
+        interval = _int(interval_us, "interval_us")
+        if not 20_000 <= interval <= 10_240_000:
+            raise OSError(
+                errno.EINVAL,
+                f"interval_us must be between 20000 and 10240000 (20 ms to 10.24 s), got {interval}",
+            )
+        if adv_data is not None:
+            data = _buffer(adv_data, "adv_data")
+            if len(data) > _ADV_MAX:
+                raise OSError(
+                    errno.EINVAL,
+                    f"adv_data is {len(data)} bytes; legacy advertising carries at most 31",
+                )
+            self._adv_data = data
+        if resp_data is not None:
+            data = _buffer(resp_data, "resp_data")
+            if len(data) > _ADV_MAX:
+                raise OSError(
+                    errno.EINVAL,
+                    f"resp_data is {len(data)} bytes; a scan response carries at most 31",
+                )
+            self._resp_data = data
+        self._run(
+            self._host.advertise(interval, self._adv_data, self._resp_data, bool(connectable))
+        )
+
+    def gap_scan(
+        self,
+        duration_ms: int | None,
+        interval_us: int = 1_280_000,
+        window_us: int = 11_250,
+        active: bool = False,
+    ) -> None:
+        """Scan for ``duration_ms`` (0: until stopped; None stops). Results arrive as
+        SCAN_RESULT, the end as SCAN_DONE."""
+        self._check_active()
+        if duration_ms is None:
+            self._run(self._host.stop_scan())
+            return
+        duration = _int(duration_ms, "duration_ms")
+        if duration < 0:
+            raise ValueError(f"duration_ms must not be negative, got {duration}")
+        interval = _range(interval_us, "interval_us", 2500, 10_240_000, " us")
+        window = _range(window_us, "window_us", 2500, 10_240_000, " us")
+        if window > interval:
+            raise ValueError(f"window_us ({window}) must not exceed interval_us ({interval})")
+        self._run(self._host.scan(duration, interval, window, bool(active)))
+
+    def gap_connect(
+        self,
+        addr_type: int | None,
+        addr: Any = None,
+        scan_duration_ms: int = 2000,
+        min_conn_interval_us: int | None = None,
+        max_conn_interval_us: int | None = None,
+    ) -> None:
+        """Connect to a peripheral (PERIPHERAL_CONNECT when done, PERIPHERAL_DISCONNECT with
+        handle 65535 on failure). ``gap_connect(None)`` cancels a pending attempt."""
+        self._check_active()
+        if addr_type is None or addr is None:
+            if addr_type is not None:
+                raise TypeError("gap_connect() needs an address (or None alone to cancel)")
+            self._run(self._host.cancel_connect())
+            return
+        kind = _range(addr_type, "addr_type", 0, 3)
+        address = _buffer(addr, "addr")
+        if len(address) != 6:
+            raise ValueError(f"addr must be 6 bytes, got {len(address)}")
+        duration = _int(scan_duration_ms, "scan_duration_ms")
+        if duration < 0:
+            raise ValueError(f"scan_duration_ms must not be negative, got {duration}")
+        intervals = []
+        for name, value in (
+            ("min_conn_interval_us", min_conn_interval_us),
+            ("max_conn_interval_us", max_conn_interval_us),
+        ):
+            intervals.append(None if value is None else _range(value, name, 7500, 4_000_000, " us"))
+        if None not in intervals and intervals[0] > intervals[1]:  # type: ignore[operator]
+            raise ValueError("min_conn_interval_us must not exceed max_conn_interval_us")
+        self._call(self._host.connect, kind & 1, address, duration, intervals[0], intervals[1])
+
+    def gap_disconnect(self, conn_handle: int) -> bool:
+        """Start disconnecting; False if there is no such connection."""
+        handle = _int(conn_handle, "conn_handle")
+        self._check_active()
+        return bool(self._run(self._host.disconnect(handle)))
+
+    # --- GATT server --------------------------------------------------------------------------
+
+    def gatts_register_services(self, services_definition: Any) -> tuple[tuple[int, ...], ...]:
+        """Register services; returns, per service, the value handles of its characteristics
+        each followed by its descriptors' handles."""
+        self._check_active()
+        handles = self._db.register(services_definition)
+        self._call(self._host_reset_subscriptions)
+        return handles
+
+    def _host_reset_subscriptions(self) -> None:
+        for conn in self._host.conns.values():
+            conn.cccd.clear()
+
+    def gatts_read(self, value_handle: int) -> bytes:
+        """The local value (an append-mode buffer is emptied)."""
+        handle = _int(value_handle, "value_handle")
+        self._check_active()
+        snapshot = self._irq.snapshot
+        if snapshot is not None and snapshot[0] == handle and self._irq.in_handler_thread():
+            return snapshot[1]
+        return self._db.read(handle)
+
+    def gatts_write(self, value_handle: int, data: Any, send_update: bool = False) -> None:
+        """Set the local value; with ``send_update``, notify/indicate subscribed clients."""
+        handle = _int(value_handle, "value_handle")
+        value = _buffer(data, "data")
+        self._check_active()
+        self._db.write(handle, value)
+        if send_update:
+            self._call(self._host.update_subscribers, handle)
+
+    def _check_value_handle(self, value_handle: Any) -> int:
+        handle = _int(value_handle, "value_handle")
+        attribute = self._db.get(handle)
+        if attribute is None or attribute.entry is None:
+            raise OSError(errno.EINVAL, f"no characteristic value with handle {handle} (EINVAL)")
+        return handle
+
+    def gatts_notify(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
+        """Send a notification (the local value if ``data`` is None), subscribed or not."""
+        handle = self._check_conn(conn_handle)
+        value = self._check_value_handle(value_handle)
+        payload = None if data is None else _buffer(data, "data")
+        self._call(self._host.notify, handle, value, payload)
+
+    def gatts_indicate(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
+        """Send an indication; GATTS_INDICATE_DONE reports the acknowledgement."""
+        handle = self._check_conn(conn_handle)
+        value = self._check_value_handle(value_handle)
+        payload = None if data is None else _buffer(data, "data")
+        self._call(self._host.indicate, handle, value, payload)
+
+    def gatts_set_buffer(self, value_handle: int, len: int, append: bool = False) -> None:  # noqa: A002
+        """Size a value's buffer (default 20 bytes); append mode concatenates writes."""
+        handle = _int(value_handle, "value_handle")
+        length = _range(len, "len", 0, 65535)
+        self._check_active()
+        self._db.set_buffer(handle, length, bool(append))
+
+    # --- GATT client --------------------------------------------------------------------------
+
+    def _client(self, procedure: str, conn_handle: Any, *args: Any) -> None:
+        handle = self._check_conn(conn_handle)
+        self._call(self._start_procedure, procedure, handle, args)
+
+    def _start_procedure(self, procedure: str, handle: int, args: tuple[Any, ...]) -> None:
+        conn = self._host.connection(handle)
+        method = getattr(self._host.gatt_client, procedure)
+        self._stack.spawn(method(conn, *args))
+
+    @staticmethod
+    def _handle_range(start: Any, end: Any) -> tuple[int, int]:
+        first = _range(start, "start_handle", 1, 0xFFFF)
+        last = _range(end, "end_handle", 1, 0xFFFF)
+        if first > last:
+            raise ValueError(f"start_handle ({first}) must not exceed end_handle ({last})")
+        return first, last
+
+    @staticmethod
+    def _optional_uuid(uuid: Any) -> UUID | None:
+        if uuid is not None and not isinstance(uuid, UUID):
+            raise TypeError(f"uuid must be a bluetooth.UUID or None, not {type(uuid).__name__}")
+        return uuid
+
+    def gattc_discover_services(self, conn_handle: int, uuid: UUID | None = None) -> None:
+        self._client("discover_services", conn_handle, self._optional_uuid(uuid))
+
+    def gattc_discover_characteristics(
+        self, conn_handle: int, start_handle: int, end_handle: int, uuid: UUID | None = None
+    ) -> None:
+        first, last = self._handle_range(start_handle, end_handle)
+        self._client(
+            "discover_characteristics", conn_handle, first, last, self._optional_uuid(uuid)
+        )
+
+    def gattc_discover_descriptors(
+        self, conn_handle: int, start_handle: int, end_handle: int
+    ) -> None:
+        first, last = self._handle_range(start_handle, end_handle)
+        self._client("discover_descriptors", conn_handle, first, last)
+
+    def gattc_read(self, conn_handle: int, value_handle: int) -> None:
+        self._client("read", conn_handle, _range(value_handle, "value_handle", 1, 0xFFFF))
+
+    def gattc_write(self, conn_handle: int, value_handle: int, data: Any, mode: int = 0) -> None:
+        """Write without (mode 0) or with (mode 1, GATTC_WRITE_DONE) response; the value is
+        cut to MTU - 3 bytes."""
+        handle = _range(value_handle, "value_handle", 1, 0xFFFF)
+        value = _buffer(data, "data")
+        kind = _int(mode, "mode")
+        if kind not in (0, 1):
+            raise ValueError(f"mode must be 0 (no response) or 1 (with response), got {kind}")
+        if kind == 0:
+            conn = self._check_conn(conn_handle)
+            self._call(self._write_command, conn, handle, value)
+        else:
+            self._client("write_request", conn_handle, handle, value)
+
+    def _write_command(self, handle: int, value_handle: int, value: bytes) -> None:
+        self._host.gatt_client.write_command(self._host.connection(handle), value_handle, value)
+
+    def gattc_exchange_mtu(self, conn_handle: int) -> None:
+        """Exchange the ATT MTU (``config(mtu=...)`` is ours); MTU_EXCHANGED gives the result."""
+        handle = self._check_conn(conn_handle)
+        self._call(self._exchange_mtu, handle)
+
+    def _exchange_mtu(self, handle: int) -> None:
+        conn = self._host.connection(handle)
+        if conn.mtu_exchanged:
+            raise OSError(
+                errno.EALREADY, "the MTU of this connection was already exchanged (EALREADY)"
+            )
+        conn.mtu_exchanged = True
+        self._stack.spawn(self._host.gatt_client.exchange_mtu(conn, self._config["mtu"]))
+
+    # --- not yet available ----------------------------------------------------------------------
+
+    def _unsupported(self, what: str) -> OSError:
+        return OSError(
+            errno.EOPNOTSUPP, f"{what} is not supported by this bluetooth port yet (EOPNOTSUPP)"
+        )
+
+    def l2cap_listen(self, psm: int, mtu: int) -> None:
+        raise self._unsupported("L2CAP")
+
+    def l2cap_connect(self, conn_handle: int, psm: int, mtu: int) -> None:
+        raise self._unsupported("L2CAP")
+
+    def l2cap_disconnect(self, conn_handle: int, cid: int) -> None:
+        raise self._unsupported("L2CAP")
+
+    def l2cap_send(self, conn_handle: int, cid: int, buf: Any) -> bool:
+        raise self._unsupported("L2CAP")
+
+    def l2cap_recvinto(self, conn_handle: int, cid: int, buf: Any) -> int:
+        raise self._unsupported("L2CAP")
+
+    def gap_pair(self, conn_handle: int) -> None:
+        raise self._unsupported("pairing")
+
+    def gap_passkey(self, conn_handle: int, action: int, passkey: int) -> None:
+        raise self._unsupported("pairing")
+
+
+def _os_error(error: Exception) -> OSError:
+    """A Bumble or controller error, as the OSError a MicroPython program expects."""
+    code = getattr(error, "error_code", None)
+    name = type(error).__name__
+    if code is not None:
+        return OSError(errno.EIO, f"the controller refused: {error} (EIO)")
+    return OSError(errno.EIO, f"bluetooth stack error: {name}: {error} (EIO)")
+
+
+# --- which radio is current -------------------------------------------------------------------
+
+
+def current() -> BLE:
+    """The radio of the current context, else the process default (made on first use)."""
+    ble = _current.get()
+    if ble is not None:
+        return ble
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = BLE._create(os.environ.get("AIOBLE_LABEL") or None)
+    return _default
+
+
+def new_radio(label: str | None = None) -> BLE:
+    """Make another radio on the same medium (for tests and simulations with several devices
+    in one process). It starts inactive, with its own address."""
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str, not {type(label).__name__}")
+    return BLE._create(label)
+
+
+@contextlib.contextmanager
+def use(ble: BLE) -> Iterator[BLE]:
+    """Make ``ble`` what ``bluetooth.BLE()`` returns in this context (and in asyncio tasks
+    created inside it)."""
+    if not isinstance(ble, BLE):
+        raise TypeError(f"use() needs a BLE, not {type(ble).__name__}")
+    token = _current.set(ble)
+    try:
+        yield ble
+    finally:
+        _current.reset(token)

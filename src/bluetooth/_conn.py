@@ -1,0 +1,46 @@
+"""Per-connection state, kept by the stack thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from . import _att as att
+
+
+class Connection:
+    """One LE link, in either role. ``central`` is True when this radio initiated it (the peer
+    is a peripheral: PERIPHERAL_CONNECT / _DISCONNECT events)."""
+
+    def __init__(self, handle: int, central: bool, addr_type: int, addr: bytes, link: Any) -> None:
+        self.handle = handle
+        self.central = central
+        self.addr_type = addr_type
+        self.addr = addr  # display order (most significant byte first), as MicroPython
+        self.link = link  # bumble.device.Connection
+        self.connected = True
+        self.mtu = att.DEFAULT_MTU
+        self.mtu_exchanged = False
+        # GATT server side
+        self.cccd: dict[int, int] = {}
+        self.prepared: list[tuple[int, int, bytes]] = []
+        self.indications: deque[tuple[int, bytes]] = deque()  # waiting to be sent
+        self.indication_in_flight: int = 0  # value handle awaiting confirmation, or 0
+        self.indication_timer: asyncio.TimerHandle | None = None
+        # GATT client side
+        self.request_lock = asyncio.Lock()
+        self.response: asyncio.Future[bytes] | None = None
+        self.response_opcode = 0
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(getattr(self.link, "encryption", 0))
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(getattr(self.link, "authenticated", False)) and self.encrypted
+
+    @property
+    def key_size(self) -> int:
+        return int(getattr(self.link, "encryption_key_size", 0) or 0) if self.encrypted else 0

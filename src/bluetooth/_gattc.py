@@ -1,0 +1,233 @@
+"""The GATT client: discovery, read, write, MTU exchange; notifications and indications.
+
+Runs on the stack thread. One ATT request is outstanding per connection at a time (ATT's
+rule); procedures queue behind each other. Results stream out as IRQ events exactly as
+MicroPython reports them: each RESULT as soon as it is known (a characteristic's end handle
+once the next declaration is seen), then one DONE with a status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Protocol
+
+from . import _att as att
+from . import _events as ev
+from ._uuid import UUID
+
+if TYPE_CHECKING:
+    from ._conn import Connection
+
+ATT_TIMEOUT = 30.0  # ATT transaction timeout (Core Vol 3 Part F §3.3.3)
+
+
+class ClientHooks(Protocol):
+    def send_att(self, conn: Connection, pdu: bytes) -> None: ...
+    def emit(self, event: int, data: tuple[Any, ...]) -> None: ...
+
+
+class _Failed(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class GattClient:
+    def __init__(self, hooks: ClientHooks) -> None:
+        self.hooks = hooks
+
+    # --- PDUs from the server ---------------------------------------------------------------
+
+    def on_pdu(self, conn: Connection, pdu: bytes) -> None:
+        opcode = pdu[0]
+        if opcode == att.HANDLE_VALUE_NTF or opcode == att.HANDLE_VALUE_IND:
+            if len(pdu) < 3:
+                return
+            handle = pdu[1] | pdu[2] << 8
+            if opcode == att.HANDLE_VALUE_IND:
+                # Confirm at once, as the stack does on a board; the program sees the event.
+                self.hooks.send_att(conn, bytes((att.HANDLE_VALUE_CFM,)))
+                self.hooks.emit(ev.GATTC_INDICATE, (conn.handle, handle, pdu[3:]))
+            else:
+                self.hooks.emit(ev.GATTC_NOTIFY, (conn.handle, handle, pdu[3:]))
+            return
+        response = conn.response
+        if response is None or response.done():
+            return  # an unexpected response: ignore it, as ATT says
+        if opcode == att.ERROR_RSP or opcode == att.RESPONSE_TO.get(conn.response_opcode):
+            response.set_result(pdu)
+
+    def on_disconnect(self, conn: Connection) -> None:
+        if conn.response is not None and not conn.response.done():
+            conn.response.set_exception(_Failed(ev.STATUS_NOT_CONNECTED))
+
+    async def _request(self, conn: Connection, pdu: bytes) -> bytes:
+        """Send a request, return the response PDU (an Error Response included)."""
+        async with conn.request_lock:
+            if not conn.connected:
+                raise _Failed(ev.STATUS_NOT_CONNECTED)
+            future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+            conn.response = future
+            conn.response_opcode = pdu[0]
+            self.hooks.send_att(conn, pdu)
+            try:
+                return await asyncio.wait_for(future, ATT_TIMEOUT)
+            except TimeoutError:
+                raise _Failed(ev.STATUS_TIMEOUT) from None
+            finally:
+                conn.response = None
+
+    @staticmethod
+    def _error_code(pdu: bytes) -> int:
+        return att.parse_error(pdu)[2] if pdu[0] == att.ERROR_RSP else 0
+
+    # --- procedures -------------------------------------------------------------------------
+    # Each runs as a task on the stack loop and always ends with its DONE event.
+
+    async def discover_services(self, conn: Connection, uuid: UUID | None) -> None:
+        status = 0
+        try:
+            start = 1
+            while start <= 0xFFFF:
+                if uuid is None:
+                    pdu = att.read_by_type_req(
+                        att.READ_BY_GROUP_TYPE_REQ, start, 0xFFFF, att.u16(att.PRIMARY_SERVICE)
+                    )
+                else:
+                    pdu = att.find_by_type_value_req(
+                        start, 0xFFFF, att.PRIMARY_SERVICE, att.uuid_to_att(bytes(uuid))
+                    )
+                rsp = await self._request(conn, pdu)
+                if rsp[0] == att.ERROR_RSP:
+                    code = self._error_code(rsp)
+                    status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+                    break
+                if uuid is None:
+                    found = [
+                        (h, end, UUID(att.uuid_from_att(value)))
+                        for h, end, value in att.parse_attribute_data_list(rsp, 4)
+                    ]
+                else:
+                    found = [(h, end, uuid) for h, end in att.parse_handles_information(rsp)]
+                if not found:
+                    break
+                last_end = 0
+                for handle, end, service_uuid in found:
+                    self.hooks.emit(
+                        ev.GATTC_SERVICE_RESULT, (conn.handle, handle, end, service_uuid)
+                    )
+                    last_end = max(last_end, end)
+                if last_end >= 0xFFFF or last_end < start:
+                    break
+                start = last_end + 1
+        except _Failed as failed:
+            status = failed.status
+        except att.PduError:
+            status = att.INVALID_PDU
+        self.hooks.emit(ev.GATTC_SERVICE_DONE, (conn.handle, status))
+
+    async def discover_characteristics(
+        self, conn: Connection, start: int, end: int, uuid: UUID | None
+    ) -> None:
+        status = 0
+        pending: tuple[int, int, UUID] | None = None  # (value handle, properties, uuid)
+
+        def flush(end_handle: int) -> None:
+            nonlocal pending
+            if pending is not None:
+                value_handle, properties, char_uuid = pending
+                if uuid is None or char_uuid == uuid:
+                    self.hooks.emit(
+                        ev.GATTC_CHARACTERISTIC_RESULT,
+                        (conn.handle, end_handle, value_handle, properties, char_uuid),
+                    )
+                pending = None
+
+        try:
+            handle = start
+            while handle <= end:
+                rsp = await self._request(
+                    conn,
+                    att.read_by_type_req(
+                        att.READ_BY_TYPE_REQ, handle, end, att.u16(att.CHARACTERISTIC)
+                    ),
+                )
+                if rsp[0] == att.ERROR_RSP:
+                    code = self._error_code(rsp)
+                    status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+                    break
+                entries = att.parse_attribute_data_list(rsp, 2)
+                if not entries:
+                    break
+                for decl_handle, _, value in entries:
+                    if len(value) not in (5, 19):
+                        raise att.PduError("bad characteristic declaration")
+                    flush(decl_handle - 1)
+                    value_handle = value[1] | value[2] << 8
+                    pending = (value_handle, value[0], UUID(att.uuid_from_att(value[3:])))
+                    handle = decl_handle + 1
+            flush(end)
+        except _Failed as failed:
+            status = failed.status
+        except att.PduError:
+            status = att.INVALID_PDU
+        self.hooks.emit(ev.GATTC_CHARACTERISTIC_DONE, (conn.handle, status))
+
+    async def discover_descriptors(self, conn: Connection, start: int, end: int) -> None:
+        # ``start`` is the characteristic's value handle; descriptors follow it (NimBLE's
+        # ble_gattc_disc_all_dscs, which MicroPython boards use).
+        status = 0
+        try:
+            handle = start + 1
+            while handle <= end:
+                rsp = await self._request(conn, att.find_information_req(handle, end))
+                if rsp[0] == att.ERROR_RSP:
+                    code = self._error_code(rsp)
+                    status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+                    break
+                entries = att.parse_find_information(rsp)
+                if not entries:
+                    break
+                for dsc_handle, uuid in entries:
+                    self.hooks.emit(
+                        ev.GATTC_DESCRIPTOR_RESULT,
+                        (conn.handle, dsc_handle, UUID(att.uuid_from_att(uuid))),
+                    )
+                    handle = dsc_handle + 1
+        except _Failed as failed:
+            status = failed.status
+        except att.PduError:
+            status = att.INVALID_PDU
+        self.hooks.emit(ev.GATTC_DESCRIPTOR_DONE, (conn.handle, status))
+
+    async def read(self, conn: Connection, handle: int) -> None:
+        try:
+            rsp = await self._request(conn, att.handle_pdu(att.READ_REQ, handle))
+            status = self._error_code(rsp)
+            if not status:
+                self.hooks.emit(ev.GATTC_READ_RESULT, (conn.handle, handle, rsp[1:]))
+        except _Failed as failed:
+            status = failed.status
+        self.hooks.emit(ev.GATTC_READ_DONE, (conn.handle, handle, status))
+
+    def write_command(self, conn: Connection, handle: int, data: bytes) -> None:
+        self.hooks.send_att(conn, att.handle_pdu(att.WRITE_CMD, handle, data[: conn.mtu - 3]))
+
+    async def write_request(self, conn: Connection, handle: int, data: bytes) -> None:
+        try:
+            rsp = await self._request(
+                conn, att.handle_pdu(att.WRITE_REQ, handle, data[: conn.mtu - 3])
+            )
+            status = self._error_code(rsp)
+        except _Failed as failed:
+            status = failed.status
+        self.hooks.emit(ev.GATTC_WRITE_DONE, (conn.handle, handle, status))
+
+    async def exchange_mtu(self, conn: Connection, mtu: int) -> None:
+        try:
+            rsp = await self._request(conn, att.exchange_mtu(att.EXCHANGE_MTU_REQ, mtu))
+        except _Failed:
+            return
+        if rsp[0] != att.EXCHANGE_MTU_RSP:
+            return  # the server refused: the MTU stays 23 and no event fires, as on NimBLE
+        conn.mtu = max(att.DEFAULT_MTU, min(mtu, att.parse_u16(rsp)))
+        self.hooks.emit(ev.MTU_EXCHANGED, (conn.handle, conn.mtu))

@@ -1,0 +1,494 @@
+"""The Bumble side of one radio: a Bumble Host + Device on the radio's HCI transport.
+
+Everything here runs on the stack thread. GAP (advertising, scanning, connections) goes through
+Bumble's Device; ATT is served by this package's own GATT server and client on L2CAP's fixed
+ATT channel, so MicroPython's semantics hold exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bumble import hci
+from bumble.core import ConnectionError as BumbleConnectionError
+from bumble.core import PhysicalTransport
+from bumble.device import (
+    AdvertisingType,
+    ConnectionParametersPreferences,
+    Device,
+    DeviceConfiguration,
+)
+from bumble.host import Host
+
+import bleradio
+
+from . import _att as att
+from . import _events as ev
+from ._conn import Connection
+from ._gattc import GattClient
+from ._gatts import GattServer
+from ._gatts_db import F_INDICATE, F_NOTIFY
+
+if TYPE_CHECKING:
+    from ._ble import BLE
+
+logger = logging.getLogger(__name__)
+
+# NimBLE's defaults, which MicroPython boards use when a program gives none.
+DEFAULT_CONN_INTERVAL_MIN_MS = 30.0
+DEFAULT_CONN_INTERVAL_MAX_MS = 50.0
+DEFAULT_SUPERVISION_TIMEOUT_MS = 2560
+DEFAULT_CONNECT_DURATION_MS = 30000  # scan_duration_ms=0
+INDICATION_TIMEOUT = 30.0
+
+DISCONNECT_REASON_USER = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR  # 0x13
+
+
+def addr_from_bumble(address: hci.Address) -> tuple[int, bytes]:
+    """(addr_type, address in display order) as MicroPython reports them."""
+    addr_type = 1 if address.address_type in (1, 3) else 0
+    return addr_type, bytes(reversed(address.address_bytes))
+
+
+def addr_to_bumble(addr_type: int, addr: bytes) -> hci.Address:
+    return hci.Address(bytes(reversed(addr)), addr_type)
+
+
+class RadioHost:
+    """Owns the transport (kept across active(False)/active(True), so the radio keeps its
+    address), and a fresh Bumble Host + Device for each activation."""
+
+    def __init__(self, ble: BLE) -> None:
+        self.ble = ble
+        self.irq = ble._irq
+        self.db = ble._db
+        self.transport: Any = None
+        self.device: Device | None = None
+        self.conns: dict[int, Connection] = {}
+        self.gatt_server = GattServer(self.db, self)
+        self.gatt_client = GattClient(self)
+        self.random_address: hci.Address | None = None
+        self.own_address_type = hci.OwnAddressType.PUBLIC
+        self.address: tuple[int, bytes] = (0, bytes(6))
+        self.scanning = False
+        self._scan_timer: asyncio.TimerHandle | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self.lost = False
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def power_on(self) -> None:
+        if self.transport is None:
+            config = bleradio.config_from_env()
+            self.transport = await bleradio.open_hci(config, label=self.ble._label)
+        host = Host(self.transport.source, self.transport.sink)
+        device_config = DeviceConfiguration()
+        device_config.gap_service_enabled = False
+        device_config.gatt_service_enabled = False
+        device = Device(config=device_config, host=host)
+        device.on("flush", self._on_flush)
+        host.on("advertising_report", self._on_advertising_report)
+        await device.power_on()
+        device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
+        device.on(Device.EVENT_CONNECTION, self._on_connection)
+        self.device = device
+        self.lost = False
+        await self._apply_address_mode()
+
+    async def _apply_address_mode(self) -> None:
+        device = self.device
+        assert device is not None
+        mode = self.ble._config["addr_mode"]
+        has_public = device.public_address != hci.Address.ANY
+        if mode == 0 and has_public:
+            self.own_address_type = hci.OwnAddressType.PUBLIC
+            self.address = addr_from_bumble(device.public_address)
+            return
+        if self.random_address is None or mode in (2, 3):
+            if mode == 2:
+                self.random_address = hci.Address.generate_private_address(device.irk)
+            elif mode == 3:
+                self.random_address = hci.Address.generate_private_address()
+            elif self.random_address is None:
+                self.random_address = hci.Address.generate_static_address()
+        device.random_address = self.random_address
+        await device.send_command(
+            hci.HCI_LE_Set_Random_Address_Command(random_address=self.random_address),
+            check_result=True,
+        )
+        self.own_address_type = hci.OwnAddressType.RANDOM
+        self.address = addr_from_bumble(self.random_address)
+
+    async def power_off(self) -> None:
+        device = self.device
+        if device is None:
+            return
+        self._cancel_scan_timer()
+        if self.scanning and not self.lost:
+            self.scanning = False
+            await self._quietly(device.stop_scanning())
+            self.irq.emit(ev.SCAN_DONE, ())
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+        if not self.lost:
+            await self._quietly(device.stop_advertising())
+            for conn in list(self.conns.values()):
+                await self._quietly(
+                    asyncio.wait_for(device.disconnect(conn.link, DISCONNECT_REASON_USER), 2.0)
+                )
+            # Whatever did not go cleanly goes now: a reset drops every link and role.
+            await self._quietly(device.host.send_command(hci.HCI_Reset_Command()))
+        for conn in list(self.conns.values()):
+            self._connection_gone(conn)
+        self.device = None
+        device.remove_all_listeners()
+
+    async def close(self) -> None:
+        await self.power_off()
+        if self.transport is not None:
+            transport, self.transport = self.transport, None
+            await self._quietly(transport.close())
+
+    @staticmethod
+    async def _quietly(awaitable: Any) -> None:
+        try:
+            await awaitable
+        except Exception:  # noqa: BLE001 - best effort while powering down
+            logger.debug("ignored during power-off", exc_info=True)
+
+    def _on_flush(self) -> None:
+        # The transport went away (a shared radio stopped, a USB dongle was unplugged).
+        if self.device is None or self.lost:
+            return
+        logger.warning("bluetooth: the radio was lost")
+        self.lost = True
+        for conn in list(self.conns.values()):
+            self._connection_gone(conn)
+        if self.scanning:
+            self.scanning = False
+            self.irq.emit(ev.SCAN_DONE, ())
+
+    # --- advertising ----------------------------------------------------------------------------
+
+    async def advertise(
+        self, interval_us: int, adv_data: bytes, resp_data: bytes, connectable: bool
+    ) -> None:
+        device = self._device()
+        interval_ms = interval_us / 1000
+        await device.start_advertising(
+            advertising_type=(
+                AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE
+                if connectable
+                else AdvertisingType.UNDIRECTED_SCANNABLE
+            ),
+            own_address_type=self.own_address_type,
+            advertising_data=adv_data,
+            scan_response_data=resp_data,
+            advertising_interval_min=interval_ms,
+            advertising_interval_max=interval_ms,
+        )
+
+    async def stop_advertising(self) -> None:
+        await self._device().stop_advertising()
+
+    # --- scanning -------------------------------------------------------------------------------
+
+    async def scan(self, duration_ms: int, interval_us: int, window_us: int, active: bool) -> None:
+        device = self._device()
+        if self.scanning:
+            await self.stop_scan()
+        await device.start_scanning(
+            active=active,
+            scan_interval=interval_us / 1000,
+            scan_window=window_us / 1000,
+            own_address_type=self.own_address_type,
+            filter_duplicates=False,
+            scanning_phys=(hci.HCI_LE_1M_PHY,),
+        )
+        self.scanning = True
+        if duration_ms > 0:
+            self._scan_timer = asyncio.get_running_loop().call_later(
+                duration_ms / 1000, lambda: asyncio.ensure_future(self.stop_scan())
+            )
+
+    async def stop_scan(self) -> None:
+        self._cancel_scan_timer()
+        if not self.scanning:
+            return
+        self.scanning = False
+        if self.device is not None and not self.lost:
+            await self.device.stop_scanning()
+        self.irq.emit(ev.SCAN_DONE, ())
+
+    def _cancel_scan_timer(self) -> None:
+        if self._scan_timer is not None:
+            self._scan_timer.cancel()
+            self._scan_timer = None
+
+    def _on_advertising_report(self, report: Any) -> None:
+        if not self.scanning:
+            return
+        event_type = report.event_type
+        if isinstance(report, hci.HCI_LE_Extended_Advertising_Report_Event.Report):
+            event_type = _legacy_type(event_type)
+            if event_type is None:
+                return  # extended PDUs: MicroPython's legacy scan does not see them
+        addr_type, addr = addr_from_bumble(report.address)
+        self.irq.emit(
+            ev.SCAN_RESULT, (addr_type, addr, event_type, report.rssi, bytes(report.data))
+        )
+
+    # --- connections ----------------------------------------------------------------------------
+
+    def connect(
+        self,
+        addr_type: int,
+        addr: bytes,
+        duration_ms: int,
+        min_interval_us: int | None,
+        max_interval_us: int | None,
+    ) -> None:
+        device = self._device()
+        if self._connect_task is not None and not self._connect_task.done():
+            raise OSError(114, "a connection attempt is already in progress (EALREADY)")
+        interval_min = (
+            DEFAULT_CONN_INTERVAL_MIN_MS if min_interval_us is None else min_interval_us / 1000
+        )
+        interval_max = (
+            DEFAULT_CONN_INTERVAL_MAX_MS if max_interval_us is None else max_interval_us / 1000
+        )
+        if min_interval_us is not None and max_interval_us is None:
+            interval_max = max(interval_min, DEFAULT_CONN_INTERVAL_MAX_MS)
+        if max_interval_us is not None and min_interval_us is None:
+            interval_min = min(interval_max, DEFAULT_CONN_INTERVAL_MIN_MS)
+        preferences = ConnectionParametersPreferences(
+            connection_interval_min=interval_min,
+            connection_interval_max=interval_max,
+            max_latency=0,
+            supervision_timeout=DEFAULT_SUPERVISION_TIMEOUT_MS,
+        )
+        peer = addr_to_bumble(addr_type, addr)
+        timeout = (duration_ms or DEFAULT_CONNECT_DURATION_MS) / 1000
+        self._connect_task = asyncio.get_running_loop().create_task(
+            self._connect(device, peer, preferences, timeout, addr_type, addr)
+        )
+
+    async def _connect(
+        self,
+        device: Device,
+        peer: hci.Address,
+        preferences: ConnectionParametersPreferences,
+        timeout: float,
+        addr_type: int,
+        addr: bytes,
+    ) -> None:
+        try:
+            await device.connect(
+                peer,
+                transport=PhysicalTransport.LE,
+                connection_parameters_preferences={hci.HCI_LE_1M_PHY: preferences},
+                own_address_type=self.own_address_type,
+                timeout=timeout,
+            )
+        except (BumbleConnectionError, TimeoutError, hci.HCI_Error) as error:
+            logger.debug("connect to %s failed: %s", peer, error)
+            self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
+        except asyncio.CancelledError:
+            self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
+            raise
+        finally:
+            self._connect_task = None
+
+    async def cancel_connect(self) -> bool:
+        if self._connect_task is None or self.device is None:
+            return False
+        await self.device.cancel_connection()
+        return True
+
+    def _on_connection(self, link: Any) -> None:
+        if link.transport != PhysicalTransport.LE:
+            return
+        central = link.role == hci.Role.CENTRAL
+        addr_type, addr = addr_from_bumble(link.peer_address)
+        conn = Connection(link.handle, central, addr_type, addr, link)
+        self.conns[link.handle] = conn
+        link.on(link.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(conn, reason))
+        link.on(link.EVENT_CONNECTION_PARAMETERS_UPDATE, lambda: self._on_parameters(conn, 0))
+        link.on(
+            link.EVENT_CONNECTION_PARAMETERS_UPDATE_FAILURE,
+            lambda error: self._on_parameters(conn, getattr(error, "error_code", 1) or 1),
+        )
+        event = ev.PERIPHERAL_CONNECT if central else ev.CENTRAL_CONNECT
+        self.irq.emit(event, (conn.handle, addr_type, addr))
+
+    def _on_parameters(self, conn: Connection, status: int) -> None:
+        parameters = conn.link.parameters
+        self.irq.emit(
+            ev.CONNECTION_UPDATE,
+            (
+                conn.handle,
+                round(parameters.connection_interval / 1.25),
+                parameters.peripheral_latency,
+                round(parameters.supervision_timeout / 10),
+                status,
+            ),
+        )
+
+    def _on_disconnection(self, conn: Connection, reason: int) -> None:
+        logger.debug("connection %d dropped, reason 0x%02X", conn.handle, reason)
+        self._connection_gone(conn)
+
+    def _connection_gone(self, conn: Connection) -> None:
+        if not conn.connected:
+            return
+        conn.connected = False
+        if self.conns.get(conn.handle) is conn:
+            del self.conns[conn.handle]
+        self.gatt_client.on_disconnect(conn)
+        self._fail_indications(conn)
+        event = ev.PERIPHERAL_DISCONNECT if conn.central else ev.CENTRAL_DISCONNECT
+        self.irq.emit(event, (conn.handle, conn.addr_type, conn.addr))
+
+    async def disconnect(self, handle: int) -> bool:
+        conn = self.conns.get(handle)
+        if conn is None or self.device is None:
+            return False
+        await self.device.send_command(
+            hci.HCI_Disconnect_Command(connection_handle=handle, reason=DISCONNECT_REASON_USER)
+        )
+        return True
+
+    def connection(self, handle: int) -> Connection:
+        conn = self.conns.get(handle)
+        if conn is None:
+            raise OSError(107, f"no connection with handle {handle} (ENOTCONN)")
+        return conn
+
+    def _device(self) -> Device:
+        if self.device is None:
+            raise OSError(1, "the radio is not active (EPERM)")
+        if self.lost:
+            raise OSError(19, "the radio was lost: its transport closed (ENODEV)")
+        return self.device
+
+    # --- ATT ------------------------------------------------------------------------------------
+
+    def _on_att(self, handle: int, pdu: bytes) -> None:
+        conn = self.conns.get(handle)
+        if conn is None or not pdu:
+            return
+        if pdu[0] & 1 and pdu[0] != att.WRITE_CMD:  # odd opcodes go server -> client
+            self.gatt_client.on_pdu(conn, pdu)
+        else:
+            task = asyncio.ensure_future(self.gatt_server.on_pdu(conn, pdu))
+            task.add_done_callback(_log_task_error)
+
+    def send_att(self, conn: Connection, pdu: bytes) -> None:
+        if conn.connected and self.device is not None and not self.lost:
+            self.device.host.send_l2cap_pdu(conn.handle, att.ATT_CID, pdu)
+
+    def emit(self, event: int, data: tuple[Any, ...]) -> None:
+        self.irq.emit(event, data)
+
+    # ServerHooks
+    async def read_request(self, conn: Connection, handle: int) -> int:
+        result = await self.irq.ask(ev.GATTS_READ_REQUEST, (conn.handle, handle), 0)
+        if isinstance(result, bool) or not isinstance(result, int):
+            return 0 if not result else att.READ_NOT_PERMITTED
+        return result
+
+    def written(self, conn: Connection, handle: int, value: bytes) -> None:
+        self.irq.emit(ev.GATTS_WRITE, (conn.handle, handle), (handle, value))
+
+    def mtu_exchanged(self, conn: Connection, mtu: int) -> None:
+        self.irq.emit(ev.MTU_EXCHANGED, (conn.handle, mtu))
+
+    @property
+    def preferred_mtu(self) -> int:
+        return self.ble._config["mtu"]
+
+    # --- notifications and indications ----------------------------------------------------------
+
+    def notify(self, handle: int, value_handle: int, data: bytes | None) -> None:
+        conn = self.connection(handle)
+        if data is None:
+            data = self.db.peek(self.db.get(value_handle))  # type: ignore[arg-type]
+        self.send_att(
+            conn, att.handle_pdu(att.HANDLE_VALUE_NTF, value_handle, data[: conn.mtu - 3])
+        )
+
+    def indicate(self, handle: int, value_handle: int, data: bytes | None) -> None:
+        conn = self.connection(handle)
+        if data is None:
+            data = self.db.peek(self.db.get(value_handle))  # type: ignore[arg-type]
+        conn.indications.append((value_handle, data))
+        self._next_indication(conn)
+
+    def update_subscribers(self, value_handle: int) -> None:
+        """``gatts_write(..., send_update=True)``: notify or indicate each subscribed client."""
+        flags = self.db.characteristic_flags(value_handle)
+        if not flags & (F_NOTIFY | F_INDICATE):
+            return
+        for conn in list(self.conns.values()):
+            cccd = conn.cccd.get(value_handle, 0)
+            if cccd & 1 and flags & F_NOTIFY:
+                self.notify(conn.handle, value_handle, None)
+            elif cccd & 2 and flags & F_INDICATE:
+                self.indicate(conn.handle, value_handle, None)
+
+    def _next_indication(self, conn: Connection) -> None:
+        if conn.indication_in_flight or not conn.indications or not conn.connected:
+            return
+        value_handle, data = conn.indications.popleft()
+        conn.indication_in_flight = value_handle
+        conn.indication_timer = asyncio.get_running_loop().call_later(
+            INDICATION_TIMEOUT, self._indication_done, conn, ev.STATUS_TIMEOUT
+        )
+        self.send_att(
+            conn, att.handle_pdu(att.HANDLE_VALUE_IND, value_handle, data[: conn.mtu - 3])
+        )
+
+    def indication_confirmed(self, conn: Connection) -> None:
+        if conn.indication_in_flight:
+            self._indication_done(conn, 0)
+
+    def _indication_done(self, conn: Connection, status: int) -> None:
+        if conn.indication_timer is not None:
+            conn.indication_timer.cancel()
+            conn.indication_timer = None
+        value_handle, conn.indication_in_flight = conn.indication_in_flight, 0
+        self.irq.emit(ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, status))
+        if status == 0:
+            self._next_indication(conn)
+
+    def _fail_indications(self, conn: Connection) -> None:
+        if conn.indication_in_flight:
+            self._indication_done(conn, ev.STATUS_NOT_CONNECTED)
+        while conn.indications:
+            value_handle, _ = conn.indications.popleft()
+            self.irq.emit(
+                ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
+            )
+
+
+def _legacy_type(event_type: int) -> int | None:
+    """The legacy adv_type (0-4) of an extended advertising report made from a legacy PDU."""
+    kind = hci.HCI_LE_Extended_Advertising_Report_Event.EventType
+    if not event_type & kind.LEGACY_ADVERTISING_PDU_USED:
+        return None
+    if event_type & kind.SCAN_RESPONSE:
+        return 4
+    if event_type & kind.DIRECTED_ADVERTISING:
+        return 1
+    if event_type & kind.CONNECTABLE_ADVERTISING:
+        return 0
+    if event_type & kind.SCANNABLE_ADVERTISING:
+        return 2
+    return 3
+
+
+def _log_task_error(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("GATT server error", exc_info=error)

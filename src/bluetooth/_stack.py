@@ -1,0 +1,151 @@
+"""The stack thread: one asyncio loop per process that owns every Bumble object.
+
+BLE methods are synchronous and may be called from any thread (the program's main thread, its
+event loop, an IRQ handler). They hand work to this loop and wait for the answer; the loop
+itself never waits on another thread, so the stack keeps answering peers however the program
+blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _Reply:
+    """A one-shot slot the stack thread fills and a caller thread waits on (cheaper than
+    concurrent.futures.Future, which this path crosses for every BLE call)."""
+
+    __slots__ = ("_lock", "value", "error")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def set(self, value: Any = None, error: BaseException | None = None) -> None:
+        self.value = value
+        self.error = error
+        self._lock.release()
+
+    def wait(self, timeout: float) -> Any:
+        if not self._lock.acquire(timeout=timeout):
+            raise OSError(110, "the Bluetooth stack did not answer (ETIMEDOUT)")
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class StackThread:
+    """The process's stack loop, started on first use."""
+
+    _instance: StackThread | None = None
+    _instance_lock = threading.Lock()
+
+    # Generous: a call only waits this long if the stack is wedged (or a controller on a
+    # slow transport is resetting); normal calls answer in microseconds.
+    CALL_TIMEOUT = 30.0
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._shutdown_hooks: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self.thread = threading.Thread(target=self._run, name="bluetooth-stack", daemon=True)
+        self.thread.start()
+        self._ready.wait()
+        atexit.register(self._at_exit)
+
+    @classmethod
+    def get(cls) -> StackThread:
+        instance = cls._instance
+        if instance is None:
+            with cls._instance_lock:
+                instance = cls._instance
+                if instance is None:
+                    instance = cls._instance = StackThread()
+        return instance
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._ready.set)
+        self.loop.run_forever()
+
+    def in_stack_thread(self) -> bool:
+        return threading.current_thread() is self.thread
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """Run ``fn(*args)`` on the stack loop and return its result (or raise its error)."""
+        if self.in_stack_thread():
+            return fn(*args)
+        reply = _Reply()
+
+        def run() -> None:
+            try:
+                value = fn(*args)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                reply.set(error=error)
+            else:
+                reply.set(value)
+
+        self.loop.call_soon_threadsafe(run)
+        return reply.wait(self.CALL_TIMEOUT if timeout is None else timeout)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the stack loop and wait for its result."""
+        if self.in_stack_thread():
+            coro.close()
+            raise RuntimeError("a blocking BLE call cannot be made from the stack thread")
+        reply = _Reply()
+
+        def start() -> None:
+            task = self.loop.create_task(coro)
+
+            def done(task: asyncio.Task[T]) -> None:
+                if task.cancelled():
+                    reply.set(error=OSError(125, "operation cancelled (ECANCELED)"))
+                elif (error := task.exception()) is not None:
+                    reply.set(error=error)
+                else:
+                    reply.set(task.result())
+
+            task.add_done_callback(done)
+
+        self.loop.call_soon_threadsafe(start)
+        return reply.wait(self.CALL_TIMEOUT if timeout is None else timeout)
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the stack loop without waiting."""
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start a task on the stack loop (stack thread only); its failure is logged."""
+        task = self.loop.create_task(coro)
+        task.add_done_callback(_log_failure)
+        return task
+
+    def on_shutdown(self, hook: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._shutdown_hooks.append(hook)
+
+    def _at_exit(self) -> None:
+        """At interpreter exit, let each radio power down cleanly (peers see a proper
+        disconnect, shared radios see the controller leave) before the thread dies."""
+        hooks, self._shutdown_hooks = self._shutdown_hooks, []
+        for hook in hooks:
+            try:
+                self.run(hook(), timeout=5.0)
+            except Exception:  # noqa: BLE001 - exiting anyway
+                logger.debug("shutdown hook failed", exc_info=True)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error("bluetooth stack task failed", exc_info=error)
