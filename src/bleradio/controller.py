@@ -459,22 +459,19 @@ class VirtualController:
     def _hard_reset(self) -> None:
         """HCI_Reset: advertising, scanning and initiating stop and every link is dropped.
 
-        Like rootcanal, the peers of dropped links are told the remote side terminated
-        the connection (0x13); this host gets no event for them (a reset forgets them).
+        A reset controller forgets its links without a word on air (no LL_TERMINATE_IND),
+        so its peers see them time out (0x08), as with a real controller; this host gets
+        no event for them. (rootcanal 1.10 keeps the links of a reset controller alive.)
         """
         self.medium.stop_advertising(self)
         self.medium.stop_listening(self)
         if self._directed_timer is not None:
             self._directed_timer.cancel()
             self._directed_timer = None
-        for end in list(self._handles.values()):
-            self._handles.pop(end.handle, None)
-            link = end.link
-            if link.alive:
-                self.medium.close_link(link)
-                end.peer.controller._on_peer_terminated(
-                    end.peer, hp.REMOTE_USER_TERMINATED_CONNECTION
-                )
+        ends = list(self._handles.values())
+        self._handles.clear()
+        for end in ends:
+            self.medium.lose_link(end.link, silent=self)
         self._outbox.clear()
         self._completed.clear()
         self._reset_state()
@@ -988,9 +985,6 @@ class VirtualController:
         """The peer went silent: supervision timeout."""
         self._drop_end(end, hp.CONNECTION_TIMEOUT)
 
-    def _on_peer_terminated(self, end: LinkEnd, reason: int) -> None:
-        self._drop_end(end, reason)
-
     # ------------------------------------------------------------------ disconnect
     def _disconnect(self, params: bytes) -> int:
         end = self._end(params)
@@ -1287,16 +1281,16 @@ class VirtualController:
             return hp.COMMAND_DISALLOWED
         end.tx_phys, end.rx_phys = tx, rx
         end.phy_pending = True
-        if end.role == CENTRAL:
-            # the central decides: the peer's preferences come in its PHY_RSP
-            end.send_control("PHY_REQ", tx, rx)
-        else:
-            end.send_control("PHY_REQ", tx, rx)
+        # a central decides once the peer's preferences come in its PHY_RSP
+        end.send_control("PHY_REQ", tx, rx)
         return hp.SUCCESS
 
     def _ll_phy_req(self, end: LinkEnd, tx: int, rx: int) -> None:
+        # A responder answers with its host's default preferences (Set Default PHY); a
+        # host's Set PHY preferences shape only the procedure it starts (as rootcanal).
+        end.tx_phys, end.rx_phys = self.default_tx_phys, self.default_rx_phys
         if end.role == CENTRAL:
-            # peripheral asked: decide now with our preferences
+            # the peripheral asked: the central decides now
             self._phy_update(end, peer_tx=tx, peer_rx=rx)
         else:
             end.send_control("PHY_RSP", end.tx_phys, end.rx_phys)
