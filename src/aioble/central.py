@@ -1,3 +1,4 @@
+# ruff: noqa: UP041 - MicroPython's asyncio.TimeoutError is not the builtin TimeoutError
 # aioble central: scanning, and connecting to peripherals.
 #
 # One scan and one connection attempt at a time per radio (as a controller allows). A
@@ -51,6 +52,8 @@ _CONNECT_FAILED = const(0xFFFF)
 # result is repeated at the next advertising event anyway).
 _SCAN_QUEUE_LEN = const(256)
 
+_DEFAULT_SCAN_DURATION_MS = const(2000)
+
 # How long to wait for the stack's SCAN_DONE after stopping a scan, and for the final event
 # of a connection attempt that was given up, before going on regardless.
 _SETTLE_MS = const(1000)
@@ -70,12 +73,19 @@ class _PendingConnect:
     def finished(self) -> bool:
         return self.connection is not None or self.failed or self.stopped
 
+    # The stack has reported the end of this attempt (connected or failed).
+    def final(self) -> bool:
+        return self.connection is not None or self.failed
+
 
 class _CentralState:
     def __init__(self, radio: Radio) -> None:
         self.scanner: scan | None = None
         self.pending: _PendingConnect | None = None
         self.connect_lock: asyncio.Lock | None = None
+        # stop() ended a scan whose SCAN_DONE is still to come through the IRQ queue; it
+        # must not end the next scan.
+        self.stale_scan_done = False
 
 
 def _central(r: Radio) -> _CentralState:
@@ -220,7 +230,7 @@ class scan:
         self._radio.ble.gap_scan(None)
         try:
             await wait_for_ms(self._until_done(), _SETTLE_MS)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             log_warn("no SCAN_DONE after stopping the scan")
             self._done = True
         self._release()
@@ -249,9 +259,9 @@ async def _connect(
         if state.scanner is not None:
             await state.scanner.cancel()
         await _settle(state)
-        if scan_duration_ms is None and timeout_ms:
-            # Let the controller try for as long as we wait.
-            scan_duration_ms = timeout_ms
+        if scan_duration_ms is None:
+            # Let the controller try for as long as we wait (MicroPython's default is 2 s).
+            scan_duration_ms = timeout_ms or _DEFAULT_SCAN_DURATION_MS
         pending = state.pending = _PendingConnect(device)
         try:
             r.ble.gap_connect(
@@ -281,7 +291,7 @@ async def _wait(pending: _PendingConnect) -> None:
         raise DeviceDisconnectedError
     if pending.connection is None:
         # The controller gave up (scan_duration_ms passed without reaching the peer).
-        raise TimeoutError
+        raise asyncio.TimeoutError
 
 
 def _give_up(r: Radio, pending: _PendingConnect) -> None:
@@ -301,25 +311,29 @@ def _give_up(r: Radio, pending: _PendingConnect) -> None:
 
 
 async def _settle(state: _CentralState) -> None:
-    # An attempt given up earlier still has its final event (connected or failed) to come;
-    # wait for it so it cannot be taken for this attempt's.
+    # An attempt given up earlier (timed out, cancelled, stopped) still has its final event
+    # (connected or failed) to come; wait for it so it cannot be taken for this attempt's.
     previous = state.pending
     if previous is None:
         return
     try:
-        await wait_for_ms(_until_finished(previous), _SETTLE_MS)
-    except TimeoutError:
+        await wait_for_ms(_until_final(previous), _SETTLE_MS)
+    except asyncio.TimeoutError:
         log_warn("previous connection attempt did not finish")
     state.pending = None
 
 
-async def _until_finished(pending: _PendingConnect) -> None:
-    while not pending.finished():
+async def _until_final(pending: _PendingConnect) -> None:
+    while not pending.final():
         await pending.flag.wait()
 
 
 def _scan_irq(r: Radio, event: int, data: "Any") -> None:
-    scanner = _central(r).scanner
+    state = _central(r)
+    if event == _IRQ_SCAN_DONE and state.stale_scan_done:
+        state.stale_scan_done = False
+        return
+    scanner = state.scanner
     if scanner is None:
         return
     if event == _IRQ_SCAN_RESULT:
@@ -334,7 +348,7 @@ def _connect_irq(r: Radio, event: int, data: "Any") -> None:
     conn_handle, addr_type, addr = data
     addr = bytes(addr)
     pending = _central(r).pending
-    if pending is not None and pending.connection is None and pending.device.addr == addr:
+    if pending is not None and not pending.final() and pending.device.addr == addr:
         connection = pending.connection = DeviceConnection(r, pending.device, conn_handle)
         pending.flag.set()
         if not pending.abandoned:
@@ -353,7 +367,7 @@ def _connect_failed_irq(r: Radio, event: int, data: "Any") -> None:
     if conn_handle != _CONNECT_FAILED:
         return
     pending = _central(r).pending
-    if pending is not None and pending.connection is None and pending.device.addr == bytes(addr):
+    if pending is not None and not pending.final() and pending.device.addr == bytes(addr):
         pending.failed = True
         pending.flag.set()
 
@@ -364,11 +378,13 @@ def _stop(r: Radio) -> None:
         return
     scanner = state.scanner
     state.scanner = None
-    if scanner is not None:
+    if scanner is not None and not scanner._done:
+        # The stack reports the end of the scan it was running (as boards do).
+        state.stale_scan_done = True
         scanner._done = True
         scanner._flag.set()
+    # The attempt stays in `pending` until the stack reports its end (see _settle).
     pending = state.pending
-    state.pending = None
     if pending is not None:
         pending.stopped = True
         pending.flag.set()

@@ -1,3 +1,4 @@
+# ruff: noqa: UP041 - MicroPython's asyncio.TimeoutError is not the builtin TimeoutError
 # aioble client: the peer's GATT database seen from our side of a connection.
 #
 # Discovery (services, characteristics, descriptors) is one async iterator per request; reads
@@ -139,7 +140,7 @@ class ClientDiscover:
                     await connection._wait(
                         previous._done_flag, previous._finished, self._timeout_ms
                     )
-                except TimeoutError:
+                except asyncio.TimeoutError:
                     log_warn("previous discovery did not finish")
             self._started = True
             connection._discover = self
@@ -421,9 +422,11 @@ class ClientDescriptor(BaseClientCharacteristic):
 
     @staticmethod
     def _start_discovery(characteristic: ClientCharacteristic) -> bool:
-        start = characteristic._value_handle + 1
+        # As MicroPython (NimBLE's ble_gattc_disc_all_dscs) the range starts at the value
+        # handle; the descriptors are the handles after it.
+        start = characteristic._value_handle
         end = characteristic._end_handle
-        if start > end:
+        if start >= end:
             return False
         connection = characteristic.connection
         conn_handle = connection._check_connected()

@@ -1,3 +1,4 @@
+# ruff: noqa: UP041 - MicroPython's asyncio.TimeoutError is not the builtin TimeoutError
 # aioble core: the radio, IRQ fan-out, logging, activation and shutdown.
 #
 # Everything aioble keeps is kept per radio: `bluetooth.BLE()` returns the radio of the

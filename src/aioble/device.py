@@ -1,3 +1,4 @@
+# ruff: noqa: UP041 - MicroPython's asyncio.TimeoutError is not the builtin TimeoutError
 # aioble device: peers (Device), links to them (DeviceConnection), and the machinery that
 # turns a lost link or a deadline into the right exception for whoever is waiting.
 #
@@ -326,7 +327,7 @@ class DeviceTimeout:
                 try:
                     await wait_for_ms(self._until_disconnected(), self._timeout_ms)
                     self._fired = "disconnect"
-                except TimeoutError:
+                except asyncio.TimeoutError:
                     self._fired = "timeout"
         except asyncio.CancelledError:
             # The block finished first.
@@ -357,7 +358,7 @@ class DeviceTimeout:
             if uncancel is not None:
                 uncancel()
             if fired == "timeout":
-                raise TimeoutError
+                raise asyncio.TimeoutError
             raise DeviceDisconnectedError
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: UP041 - MicroPython's asyncio.TimeoutError is not the builtin TimeoutError
 # aioble peripheral: advertising, and the links centrals open to us.
 
 from . import _advdata

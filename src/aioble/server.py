@@ -1,3 +1,4 @@
+# ruff: noqa: UP041 - MicroPython's asyncio.TimeoutError is not the builtin TimeoutError
 # aioble server: our GATT database (services, characteristics, descriptors) and what peers
 # do to it.
 #
