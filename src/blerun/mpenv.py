@@ -10,6 +10,9 @@
 - `sys` gets `print_exception(exc, file=sys.stdout)`.
 - `utime`, `uasyncio`, `ubluetooth`, ... import as the modules they name.
 - `sys.stdout` becomes line-buffered, so output reaches a pipe line by line.
+- `print` writes each call in one piece: on a board an IRQ handler never runs in the middle
+  of a `print`, but here handlers run on other threads, and CPython's own `print` writes its
+  arguments one by one, so two threads' lines could mix mid-line.
 
 Only `aioble-python` calls `install()`; plain `python` is never patched.
 """
@@ -17,6 +20,7 @@ Only `aioble-python` calls `install()`; plain `python` is never patched.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -81,6 +85,27 @@ def _asyncio_getattr(name: str) -> object:
     raise AttributeError(f"module 'asyncio' has no attribute {name!r}")
 
 
+def atomic_print(
+    *args: object,
+    sep: str | None = " ",
+    end: str | None = "\n",
+    file: TextIO | None = None,
+    flush: bool = False,
+) -> None:
+    """`print` with one `write` per call (see the module docstring)."""
+    if sep is not None and not isinstance(sep, str):
+        raise TypeError(f"sep must be None or a string, not {type(sep).__name__}")
+    if end is not None and not isinstance(end, str):
+        raise TypeError(f"end must be None or a string, not {type(end).__name__}")
+    if file is None:
+        file = sys.stdout
+        if file is None:
+            return
+    file.write((" " if sep is None else sep).join(map(str, args)) + ("\n" if end is None else end))
+    if flush:
+        file.flush()
+
+
 def print_exception(exc: BaseException, file: TextIO | None = None) -> None:
     traceback.print_exception(exc, file=sys.stdout if file is None else file)
 
@@ -118,6 +143,7 @@ def install(program_dir: str) -> None:
     asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
     asyncio.__getattr__ = _asyncio_getattr  # type: ignore[attr-defined]
     sys.print_exception = print_exception  # type: ignore[attr-defined]
+    builtins.print = atomic_print
     if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
         sys.meta_path.append(_AliasFinder())
     if isinstance(sys.stdout, io.TextIOWrapper):

@@ -1,0 +1,126 @@
+"""`aioble run`: programs in their own processes on one private radio."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from blerun import cli, procs
+from blerun.run import ProgramNotFound, program_names, run_programs
+
+ENDLESS = "import time\nprint('started')\nwhile True:\n    time.sleep_ms(20)\n"
+
+
+def write(tmp_path: Path, name: str, code: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(code))
+    return str(path)
+
+
+def run(paths: list[str], **kw):
+    out, err = io.StringIO(), io.StringIO()
+    result = run_programs(paths, out=out, err=err, **kw)
+    return result, out.getvalue(), err.getvalue()
+
+
+def test_output_is_prefixed_and_aligned(tmp_path: Path) -> None:
+    a = write(
+        tmp_path, "a.py", "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\n"
+    )
+    longer = write(tmp_path, "longer.py", "import time\ntime.sleep_ms(300)\nprint('last')\n")
+    result, out, _ = run([a, longer])
+    assert result.exit_status == 0
+    lines = out.splitlines()
+    assert "a      | to stdout" in lines
+    assert "a      ! to stderr" in lines
+    assert lines[-1] == "longer | last"
+
+
+def test_programs_see_the_radio_and_their_label(tmp_path: Path) -> None:
+    code = "import os\nprint(os.environ['AIOBLE_LABEL'], os.environ['AIOBLE_RADIO'].startswith('127.0.0.1:'))\n"
+    result, out, _ = run([write(tmp_path, "p.py", code)])
+    assert (result.exit_status, out) == (0, "p | p True\n")
+
+
+def test_last_program_ends_the_run(tmp_path: Path) -> None:
+    endless = write(tmp_path, "endless.py", ENDLESS)
+    last = write(tmp_path, "last.py", "import time\ntime.sleep_ms(300)\nprint('bye')\n")
+    result, out, err = run([endless, last])
+    assert result.exit_status == 0, err
+    assert [p.stopped for p in result.programs] == [True, False]
+    assert not result.programs[0].failed  # stopped by the runner: not a failure
+    assert "endless | started" in out and "last    | bye" in out
+
+
+def test_exit_status_of_the_last_program(tmp_path: Path) -> None:
+    endless = write(tmp_path, "endless.py", ENDLESS)
+    last = write(tmp_path, "last.py", "raise SystemExit(3)\n")
+    result, _, err = run([endless, last])
+    assert result.exit_status == 3
+    assert "last exited with status 3" in err
+
+
+def test_an_earlier_program_failing_fails_the_run(tmp_path: Path) -> None:
+    bad = write(tmp_path, "bad.py", "raise ValueError('early')\n")
+    last = write(tmp_path, "last.py", "import time\ntime.sleep_ms(500)\n")
+    result, out, err = run([bad, last])
+    assert result.exit_status == 1
+    assert "bad  ! ValueError: early" in out
+    assert "bad exited with status 1" in err
+
+
+def test_timeout(tmp_path: Path) -> None:
+    one = write(tmp_path, "one.py", ENDLESS)
+    two = write(tmp_path, "two.py", ENDLESS)
+    result, _, err = run([one, two], timeout=1)
+    assert result.timed_out and result.exit_status == 124
+    assert result.still_running == ["one", "two"]
+    assert "timed out after 1 s; still running: one, two" in err
+
+
+def test_missing_file_starts_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "ran"
+    first = write(tmp_path, "first.py", f"open({str(marker)!r}, 'w').close()\n")
+    with pytest.raises(ProgramNotFound):
+        run_programs([first, str(tmp_path / "missing.py")])
+    assert cli.main(["run", first, str(tmp_path / "missing.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_cli_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prog = write(tmp_path, "hello.py", "print('hello')\n")
+    assert cli.main(["run", prog]) == 0
+    assert capsys.readouterr().out == "hello | hello\n"
+
+
+@pytest.mark.parametrize(
+    ("paths", "names"),
+    [
+        (["a/p.py", "b/c.py"], ["p", "c"]),
+        (["a/p.py", "b/p.py"], ["a/p.py", "b/p.py"]),
+        (["p.py", "p.py"], ["p.py#1", "p.py#2"]),
+    ],
+)
+def test_program_names(paths: list[str], names: list[str]) -> None:
+    assert program_names(paths) == names
+
+
+def test_stop_escalates_past_a_program_ignoring_sigint() -> None:
+    code = (
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('up', flush=True)\ntime.sleep(30)\n"
+    )
+
+    async def main() -> int:
+        proc = await procs.spawn([sys.executable, "-c", code], env=procs.child_env({}))
+        assert proc.stdout is not None
+        assert await proc.stdout.readline() == b"up\n"
+        return await procs.stop(proc, int_grace=0.2, term_grace=5)
+
+    assert asyncio.run(main()) == -15  # SIGTERM

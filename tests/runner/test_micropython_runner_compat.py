@@ -1,0 +1,159 @@
+"""MicroPython's own `tests/run-multitests.py -t exec:aioble-python` must work.
+
+This mimics exactly how that runner starts and drives instances: `Popen([aioble-python, "-c",
+SCRIPT], bufsize=0, stdin=PIPE, stdout=PIPE, stderr=STDOUT, cwd=<test folder>)`, the
+environment inherited (with AIOBLE_RADIO pointing at a running `aioble radio`), lines read
+raw with select and rstripped, BROADCAST lines written to the others' stdin with "\\r\\n".
+It uses blerun only for the script text, so it checks our interpreter, not our runner.
+"""
+
+from __future__ import annotations
+
+import select
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from blerun import protocol
+
+DATA = Path(__file__).parent / "data"
+
+
+def _aioble_python() -> str:
+    beside = Path(sys.executable).parent / "aioble-python"
+    found = str(beside) if beside.exists() else shutil.which("aioble-python")
+    if found is None:
+        pytest.skip("the aioble-python console script is not installed")
+    return found
+
+
+@pytest.fixture
+def shared_radio() -> Iterator[str]:
+    """`aioble radio` on a free loopback port; yields its HOST:PORT."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blerun.cli", "radio", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("aioble radio: listening on "), first
+        yield first.rsplit(" ", 1)[1].strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class Instance:
+    """Like run-multitests.py's PyInstanceSubProcess."""
+
+    def __init__(self, argv: list[str], cwd: Path) -> None:
+        self.argv = argv
+        self.cwd = cwd
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.finished = True
+
+    def run_script(self, script: str) -> None:
+        self.popen = subprocess.Popen(
+            self.argv + ["-c", script],
+            bufsize=0,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+        )
+        self.finished = False
+
+    def readline(self) -> str | None:
+        assert self.popen is not None and self.popen.stdout is not None
+        raw = getattr(self.popen.stdout, "raw", self.popen.stdout)  # bufsize=0: already raw
+        if not select.select([raw], [], [], 0.001)[0]:
+            self.finished = self.popen.poll() is not None
+            return None
+        out = raw.readline()
+        if out == b"":
+            self.finished = self.popen.poll() is not None
+            return None
+        return str(out.rstrip(), "ascii")
+
+    def write(self, data: bytes) -> None:
+        assert self.popen is not None and self.popen.stdin is not None
+        self.popen.stdin.write(data)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            self.popen.wait(10)
+
+
+def run_like_micropython(test_file: Path, timeout_s: float = 10.0) -> str:
+    source = test_file.read_text()
+    count = protocol.count_instances(source)
+    instances = [Instance([_aioble_python()], test_file.parent) for _ in range(count)]
+    output: list[list[str]] = [[] for _ in range(count)]
+    injected: list[str] = []
+
+    def handle(idx: int, line: str) -> bool:
+        """Process one line; True if it was NEXT."""
+        if line.startswith("SET "):
+            injected.append(line[4:])
+        elif line == "NEXT":
+            return True
+        elif line.startswith("BROADCAST "):
+            for other in instances:
+                if other is not instances[idx] and not other.finished:
+                    other.write(bytes(line, "ascii") + b"\r\n")
+        elif line == "SKIP":
+            raise AssertionError("unexpected SKIP")
+        elif not line.startswith("OUTPUT_METRIC "):
+            output[idx].append(line)
+        return False
+
+    def poll(until_next: int | None) -> None:
+        last = [time.monotonic()] * count
+        while True:
+            running = 0
+            for idx, inst in enumerate(instances):
+                if inst.popen is None or inst.finished:
+                    continue
+                running += 1
+                line = inst.readline()
+                if line is None:
+                    if time.monotonic() > last[idx] + timeout_s:
+                        output[idx].append("TIMEOUT")
+                        inst.stop()
+                        inst.finished = True
+                    continue
+                last[idx] = time.monotonic()
+                if handle(idx, line) and idx == until_next:
+                    return
+            if running == 0 or (until_next is not None and instances[until_next].finished):
+                return
+
+    try:
+        for idx, inst in enumerate(instances):
+            inst.run_script(protocol.build_script(source, f"instance{idx}", injected))
+            poll(until_next=idx)
+        poll(until_next=None)
+    finally:
+        for inst in instances:
+            inst.stop()
+    return protocol.format_output(output)
+
+
+def test_handshake_through_aioble_python(shared_radio: str, monkeypatch) -> None:
+    monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
+    got = run_like_micropython(DATA / "handshake.py")
+    assert got == (DATA / "handshake.py.exp").read_text()
+
+
+def test_ble_connection_through_aioble_python(needs_ble, shared_radio: str, monkeypatch) -> None:
+    monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
+    got = run_like_micropython(DATA / "ble_connect.py")
+    assert got == (DATA / "ble_connect.py.exp").read_text()
