@@ -124,3 +124,17 @@ def test_stop_escalates_past_a_program_ignoring_sigint() -> None:
         return await procs.stop(proc, int_grace=0.2, term_grace=5)
 
     assert asyncio.run(main()) == -15  # SIGTERM
+
+
+def test_seed_programs(needs_ble, tmp_path: Path) -> None:
+    """The seed's §14.8.3 pair, byte for byte (kept as .txt so no formatter touches them):
+    the central reads the characteristic, prints it, and its exit ends the run with 0."""
+    data = Path(__file__).parent / "data"
+    peripheral = tmp_path / "peripheral.py"
+    central = tmp_path / "central.py"
+    peripheral.write_bytes((data / "seed_peripheral.txt").read_bytes())
+    central.write_bytes((data / "seed_central.txt").read_bytes())
+    result, out, err = run([str(peripheral), str(central)], timeout=60)
+    assert result.exit_status == 0, out + err
+    assert "central    | b''" in out.splitlines()  # nothing wrote the value: empty
+    assert result.programs[0].stopped
