@@ -1,0 +1,1 @@
+from aioble_support import pair  # noqa: F401  (the fixture)
