@@ -122,8 +122,8 @@ def test_send_update_reaches_only_subscribers(make_radio) -> None:
     p.gatts_write(char, b"update", True)
     assert first[1].wait(NOTIFY) == (conn1, char, b"update")
     # Indications through send_update once the client asks for them instead.
-    first[0].gattc_write(conn1, cccd, b"\x02\x00", 1)
     mark = first[1].mark()
+    first[0].gattc_write(conn1, cccd, b"\x02\x00", 1)
     first[1].wait(WRITE_DONE, start=mark)
     p.gatts_write(char, b"indicated", True)
     assert first[1].wait(INDICATE)[1:] == (char, b"indicated")
