@@ -1,0 +1,130 @@
+"""The virtual controller at the HCI level: bad input, reset, leaving the medium."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+from bumble import hci
+from bumble.device import AdvertisingType
+
+from bleradio import Medium, VirtualController
+
+from .helpers import Env, Radio, collect_reports, connect, run, wait_for
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.packets: list[bytes] = []
+
+    def on_packet(self, packet: bytes) -> None:
+        self.packets.append(packet)
+
+
+async def _raw(label: str = "raw") -> tuple[VirtualController, _Sink]:
+    controller = VirtualController(Medium(), label=label)
+    sink = _Sink()
+    controller.set_packet_sink(sink)
+    return controller, sink
+
+
+def _command(opcode: int, params: bytes = b"") -> bytes:
+    return struct.pack("<BHB", 1, opcode, len(params)) + params
+
+
+def test_unknown_and_malformed_commands_are_answered() -> None:
+    async def main() -> None:
+        controller, sink = await _raw()
+        controller.on_packet(_command(0xFC55, b"\x01\x02"))  # vendor command
+        controller.on_packet(_command(hci.HCI_LE_SET_ADVERTISING_PARAMETERS_COMMAND, b"\x20"))
+        controller.on_packet(_command(hci.HCI_DISCONNECT_COMMAND, b"\x01"))
+        # a declared length that does not match
+        controller.on_packet(
+            struct.pack("<BHB", 1, hci.HCI_LE_SET_SCAN_ENABLE_COMMAND, 5) + b"\x01"
+        )
+        controller.on_packet(b"\x01\x03")  # truncated header: logged, dropped
+        controller.on_packet(b"\x09\x00\x00")  # unknown H4 type
+        controller.on_packet(b"\x02\x01\x00\x05\x00abc")  # ACL to an unknown handle
+        await asyncio.sleep(0.01)
+        # (event code, opcode, status) of each answer, read from the raw bytes
+        answers = []
+        for packet in sink.packets:
+            assert packet[0] == 0x04
+            if packet[1] == 0x0E:  # Command Complete: num, opcode, status
+                answers.append((0x0E, struct.unpack_from("<H", packet, 4)[0], packet[6]))
+            else:  # Command Status: status, num, opcode
+                answers.append((packet[1], struct.unpack_from("<H", packet, 5)[0], packet[3]))
+        invalid = hci.HCI_INVALID_HCI_COMMAND_PARAMETERS_ERROR
+        assert answers == [
+            (0x0E, 0xFC55, hci.HCI_UNKNOWN_HCI_COMMAND_ERROR),
+            (0x0E, hci.HCI_LE_SET_ADVERTISING_PARAMETERS_COMMAND, invalid),
+            (0x0F, hci.HCI_DISCONNECT_COMMAND, invalid),
+            (0x0E, hci.HCI_LE_SET_SCAN_ENABLE_COMMAND, invalid),
+        ]
+        controller.close()
+
+    asyncio.run(main())
+
+
+def test_reset_drops_links_and_stops_advertising(virtual: Radio) -> None:
+    async def scenario(env: Env) -> None:
+        central, peripheral = await env.device("central"), await env.device("peripheral")
+        scanner = await env.device("scanner")
+        c, p = await connect(central, peripheral)
+        reasons: list[int] = []
+        p.on("disconnection", reasons.append)
+        await central.power_on()  # HCI_Reset and the power-on sequence again
+        await wait_for(lambda: reasons)
+        assert reasons == [hci.HCI_CONNECTION_TIMEOUT_ERROR]
+        # a reset advertiser goes quiet
+        await peripheral.start_advertising(
+            advertising_type=AdvertisingType.UNDIRECTED,
+            advertising_interval_min=20,
+            advertising_interval_max=20,
+        )
+        reports = collect_reports(scanner)
+        await scanner.start_scanning(legacy=True, active=False)
+        await wait_for(lambda: reports)
+        await peripheral.power_on()
+        await asyncio.sleep(0.05)
+        reports.clear()
+        await asyncio.sleep(0.2)
+        assert not [r for r in reports if r.address == peripheral.random_address]
+
+    run(virtual, scenario)
+
+
+def test_close_without_disconnect_times_out_peer(virtual: Radio) -> None:
+    async def scenario(env: Env) -> None:
+        central, peripheral = await env.device("central"), await env.device("peripheral")
+        c, p = await connect(central, peripheral)
+        reasons: list[int] = []
+        c.on("disconnection", reasons.append)
+        await env.transports[1].close()
+        await wait_for(lambda: reasons)
+        assert reasons == [hci.HCI_CONNECTION_TIMEOUT_ERROR]
+
+    run(virtual, scenario)
+
+
+def test_flow_control_completes_every_packet(virtual: Radio) -> None:
+    """Number Of Completed Packets returns every credit: the host never stalls."""
+
+    async def scenario(env: Env) -> None:
+        central, peripheral = await env.device("central"), await env.device("peripheral")
+        c, p = await connect(central, peripheral)
+        await wait_for(lambda: c.data_length.max_tx_octets == 251)
+        queue = central.host.le_acl_packet_queue
+        assert queue is not None and queue.max_in_flight == 16
+        assert queue.max_packet_size == 251
+        received: list[bytes] = []
+        peripheral.l2cap_channel_manager.register_fixed_channel(
+            0x0040, lambda h, pdu: received.append(pdu)
+        )
+        for i in range(200):
+            central.send_l2cap_pdu(c.handle, 0x0040, bytes([i % 256]) * 600)
+        await wait_for(lambda: len(received) == 200)
+        assert received == [bytes([i % 256]) * 600 for i in range(200)]
+        await wait_for(lambda: queue.pending == 0)
+
+    run(virtual, scenario)
