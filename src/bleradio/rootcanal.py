@@ -182,3 +182,13 @@ class RootCanal:
 
     async def __aexit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _CallableModule(sys.modules[__name__].__class__):  # type: ignore[misc]
+    """``bleradio.rootcanal(...)`` is ``RootCanal(...)``: the module doubles as the factory."""
+
+    def __call__(self, **kwargs: Any) -> RootCanal:
+        return RootCanal(**kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
