@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._conn import Connection
 from ._gatts_db import GattDatabase
 from ._irq import IrqDispatcher
 from ._stack import StackThread
@@ -133,19 +134,33 @@ class BLE:
         except Exception as error:
             raise _os_error(error) from error
 
+    def _post_bulk(self, send: Callable[..., Any], *args: Any) -> None:
+        """A send that need not wait for the stack: posted, under flow control (see
+        _txwindow). Its arguments are already checked; if the link drops before it runs, it
+        is dropped with the link, as on a board."""
+        self._host.tx.take()
+        try:
+            self._stack.post(self._host.send_bulk, send, *args)
+        except RuntimeError:
+            self._host.tx.give()
+            raise _not_active() from None
+
     def _check_active(self) -> None:
         if not self._active:
             raise _not_active()
         if self._host.lost:
             raise OSError(errno.ENODEV, "the radio was lost: its transport closed (ENODEV)")
 
-    def _check_conn(self, conn_handle: Any) -> int:
+    def _connection(self, conn_handle: Any) -> Connection:
         handle = _int(conn_handle, "conn_handle")
         self._check_active()
         conn = self._host.conns.get(handle)
         if conn is None:
             raise OSError(errno.ENOTCONN, f"no connection with handle {handle} (ENOTCONN)")
-        return handle
+        return conn
+
+    def _check_conn(self, conn_handle: Any) -> int:
+        return self._connection(conn_handle).handle
 
     # --- radio --------------------------------------------------------------------------------
 
@@ -364,7 +379,7 @@ class BLE:
         handle = self._check_conn(conn_handle)
         value = self._check_value_handle(value_handle)
         payload = None if data is None else _buffer(data, "data")
-        self._call(self._host.notify, handle, value, payload)
+        self._post_bulk(self._host.notify, handle, value, payload)
 
     def gatts_indicate(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send an indication; GATTS_INDICATE_DONE reports the acknowledgement."""
@@ -383,13 +398,10 @@ class BLE:
     # --- GATT client --------------------------------------------------------------------------
 
     def _client(self, procedure: str, conn_handle: Any, *args: Any) -> None:
-        handle = self._check_conn(conn_handle)
-        self._call(self._start_procedure, procedure, handle, args)
-
-    def _start_procedure(self, procedure: str, handle: int, args: tuple[Any, ...]) -> None:
-        conn = self._host.connection(handle)
-        method = getattr(self._host.gatt_client, procedure)
-        self._stack.spawn(method(conn, *args))
+        """Start a GATT client procedure; its events report the outcome (a link lost
+        meanwhile ends it with a DONE event carrying a not-connected status)."""
+        conn = self._connection(conn_handle)
+        self._stack.post(self._stack.spawn, getattr(self._host.gatt_client, procedure)(conn, *args))
 
     @staticmethod
     def _handle_range(start: Any, end: Any) -> tuple[int, int]:
@@ -434,13 +446,10 @@ class BLE:
         if kind not in (0, 1):
             raise ValueError(f"mode must be 0 (no response) or 1 (with response), got {kind}")
         if kind == 0:
-            conn = self._check_conn(conn_handle)
-            self._call(self._write_command, conn, handle, value)
+            conn = self._connection(conn_handle)
+            self._post_bulk(self._host.gatt_client.write_command, conn, handle, value)
         else:
             self._client("write_request", conn_handle, handle, value)
-
-    def _write_command(self, handle: int, value_handle: int, value: bytes) -> None:
-        self._host.gatt_client.write_command(self._host.connection(handle), value_handle, value)
 
     def gattc_exchange_mtu(self, conn_handle: int) -> None:
         """Exchange the ATT MTU (``config(mtu=...)`` is ours); MTU_EXCHANGED gives the result."""

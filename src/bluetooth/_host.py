@@ -21,6 +21,7 @@ from bumble.device import (
     DeviceConfiguration,
 )
 from bumble.host import Host
+from bumble.snoop import Snooper
 
 import bleradio
 
@@ -30,6 +31,7 @@ from ._conn import Connection
 from ._gattc import GattClient
 from ._gatts import GattServer
 from ._gatts_db import F_INDICATE, F_NOTIFY
+from ._txwindow import TxWindow
 
 if TYPE_CHECKING:
     from ._ble import BLE
@@ -42,6 +44,8 @@ DEFAULT_CONN_INTERVAL_MAX_MS = 50.0
 DEFAULT_SUPERVISION_TIMEOUT_MS = 2560
 DEFAULT_CONNECT_DURATION_MS = 30000  # scan_duration_ms=0
 INDICATION_TIMEOUT = 30.0
+# Bulk sends get their credit back once the host's ACL queue holds at most this many packets.
+ACL_LOW_WATER = 8
 
 DISCONNECT_REASON_USER = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR  # 0x13
 
@@ -54,6 +58,56 @@ def addr_from_bumble(address: hci.Address) -> tuple[int, bytes]:
 
 def addr_to_bumble(addr_type: int, addr: bytes) -> hci.Address:
     return hci.Address(bytes(reversed(addr)), addr_type)
+
+
+class QuietHost(Host):
+    """Bumble's Host, minus its eager formatting: stock Bumble renders every HCI packet to a
+    coloured string for a debug log line, logging on or off, which costs about half of the
+    stack's time on a busy link. Same logic; the text is built only when DEBUG is on."""
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _debug():
+            logger.debug("HOST -> CONTROLLER: %s", packet)
+        if self.snooper:
+            self.snooper.snoop(bytes(packet), Snooper.Direction.HOST_TO_CONTROLLER)
+        if self.hci_sink:
+            self.hci_sink.on_packet(bytes(packet))
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _debug():
+            logger.debug("CONTROLLER -> HOST: %s", packet)
+        if self.snooper:
+            self.snooper.snoop(bytes(packet), Snooper.Direction.CONTROLLER_TO_HOST)
+        if isinstance(packet, hci.HCI_AclDataPacket):
+            self.on_hci_acl_data_packet(packet)
+        elif isinstance(packet, hci.HCI_Event):
+            self.on_hci_event_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+    def send_acl_sdu(self, connection_handle: int, sdu: bytes) -> None:
+        connection = self.connections.get(connection_handle)
+        if connection is None or connection.acl_packet_queue is None:
+            super().send_acl_sdu(connection_handle, sdu)  # logs the problem
+            return
+        queue = connection.acl_packet_queue
+        size = queue.max_packet_size
+        for offset in range(0, len(sdu), size):
+            pdu = sdu[offset : offset + size]
+            queue.enqueue(
+                hci.HCI_AclDataPacket(
+                    connection_handle=connection_handle,
+                    pb_flag=1 if offset else 0,
+                    bc_flag=0,
+                    data_total_length=len(pdu),
+                    data=pdu,
+                ),
+                connection_handle,
+            )
+
+
+def _debug() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
 
 
 class RadioHost:
@@ -76,6 +130,8 @@ class RadioHost:
         self._scan_timer: asyncio.TimerHandle | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self.lost = False
+        self.tx = TxWindow()
+        self._tx_owed = 0  # credits of sends done, held until the ACL queue drains
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -83,7 +139,7 @@ class RadioHost:
         if self.transport is None:
             config = bleradio.config_from_env()
             self.transport = await bleradio.open_hci(config, label=self.ble._label)
-        host = Host(self.transport.source, self.transport.sink)
+        host = QuietHost(self.transport.source, self.transport.sink)
         device_config = DeviceConfiguration()
         device_config.gap_service_enabled = False
         device_config.gatt_service_enabled = False
@@ -93,6 +149,9 @@ class RadioHost:
         await device.power_on()
         device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
         device.on(Device.EVENT_CONNECTION, self._on_connection)
+        queue = host.le_acl_packet_queue or host.acl_packet_queue
+        if queue is not None:
+            queue.on("flow", self._release_credits)
         self.device = device
         self.lost = False
         await self._apply_address_mode()
@@ -143,6 +202,7 @@ class RadioHost:
         for conn in list(self.conns.values()):
             self._connection_gone(conn)
         self.device = None
+        self._release_credits()
         device.remove_all_listeners()
 
     async def close(self) -> None:
@@ -348,6 +408,7 @@ class RadioHost:
             del self.conns[conn.handle]
         self.gatt_client.on_disconnect(conn)
         self._fail_indications(conn)
+        self._release_credits()  # its queued packets were flushed
         event = ev.PERIPHERAL_DISCONNECT if conn.central else ev.CENTRAL_DISCONNECT
         self.irq.emit(event, (conn.handle, conn.addr_type, conn.addr))
 
@@ -408,6 +469,29 @@ class RadioHost:
     @property
     def preferred_mtu(self) -> int:
         return self.ble._config["mtu"]
+
+    # --- bulk sends -------------------------------------------------------------------------------
+
+    def send_bulk(self, send: Any, *args: Any) -> None:
+        """Run a posted send (whose caller took a credit) and settle its credit."""
+        try:
+            send(*args)
+        except OSError as error:
+            logger.debug("posted send dropped: %s", error)  # the link went meanwhile
+        finally:
+            self._tx_owed += 1
+            self._release_credits()
+
+    def _release_credits(self) -> None:
+        if not self._tx_owed:
+            return
+        device = self.device
+        if device is not None and not self.lost:
+            queue = device.host.le_acl_packet_queue or device.host.acl_packet_queue
+            if queue is not None and queue.pending > ACL_LOW_WATER:
+                return  # the 'flow' event calls again as the controller drains
+        owed, self._tx_owed = self._tx_owed, 0
+        self.tx.give(owed)
 
     # --- notifications and indications ----------------------------------------------------------
 
