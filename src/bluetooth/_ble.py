@@ -465,27 +465,67 @@ class BLE:
         conn.mtu_exchanged = True
         self._stack.spawn(self._host.gatt_client.exchange_mtu(conn, self._config["mtu"]))
 
+    # --- L2CAP ---------------------------------------------------------------------------------
+
+    def l2cap_listen(self, psm: int, mtu: int) -> None:
+        """Accept channels on ``psm`` (L2CAP_ACCEPT asks first; L2CAP_CONNECT follows)."""
+        number = _range(psm, "psm", 1, 0xFF)
+        size = _range(mtu, "mtu", 23, 65535)
+        self._check_active()
+        self._call(self._host.l2cap.listen, number, size)
+
+    def l2cap_connect(self, conn_handle: int, psm: int, mtu: int) -> None:
+        """Open a channel: L2CAP_CONNECT, or L2CAP_DISCONNECT with a non-zero status."""
+        number = _range(psm, "psm", 1, 0xFF)
+        size = _range(mtu, "mtu", 23, 65535)
+        conn = self._connection(conn_handle)
+        self._stack.post(self._stack.spawn, self._host.l2cap.connect(conn, number, size))
+
+    def _channel(self, conn_handle: Any, cid: Any) -> Any:
+        handle = _int(conn_handle, "conn_handle")
+        number = _int(cid, "cid")
+        self._check_active()
+        return self._host.l2cap.channel(handle, number)
+
+    def l2cap_disconnect(self, conn_handle: int, cid: int) -> None:
+        """Close a channel; L2CAP_DISCONNECT follows on both sides."""
+        channel = self._channel(conn_handle, cid)
+        self._stack.post(self._stack.spawn, channel.disconnect())
+
+    def l2cap_send(self, conn_handle: int, cid: int, buf: Any) -> bool:
+        """Send ``buf`` as one SDU. False means the channel is now stalled: the SDU goes out
+        as credits arrive, L2CAP_SEND_READY says when, and until then sending raises."""
+        channel = self._channel(conn_handle, cid)
+        return bool(self._call(channel.send, _buffer(buf, "buf")))
+
+    def l2cap_recvinto(self, conn_handle: int, cid: int, buf: Any) -> int:
+        """Read received data into ``buf``; returns the byte count (``buf`` None: the bytes
+        available). Consuming data returns credits to the peer."""
+        channel = self._channel(conn_handle, cid)
+        if buf is None:
+            return channel.available
+        try:
+            view = memoryview(buf).cast("B")
+        except TypeError:
+            raise TypeError(
+                f"buf must be a writable buffer or None, not {type(buf).__name__}"
+            ) from None
+        if view.readonly:
+            raise TypeError("buf must be a writable buffer")
+        data, freed = channel.read(len(view))
+        view[: len(data)] = data
+        if freed:
+            self._stack.post(channel.give_credits, freed)
+        if not channel.open and not channel.available:
+            self._stack.post(self._host.l2cap.drained, channel)
+        return len(data)
+
     # --- not yet available ----------------------------------------------------------------------
 
     def _unsupported(self, what: str) -> OSError:
         return OSError(
             errno.EOPNOTSUPP, f"{what} is not supported by this bluetooth port yet (EOPNOTSUPP)"
         )
-
-    def l2cap_listen(self, psm: int, mtu: int) -> None:
-        raise self._unsupported("L2CAP")
-
-    def l2cap_connect(self, conn_handle: int, psm: int, mtu: int) -> None:
-        raise self._unsupported("L2CAP")
-
-    def l2cap_disconnect(self, conn_handle: int, cid: int) -> None:
-        raise self._unsupported("L2CAP")
-
-    def l2cap_send(self, conn_handle: int, cid: int, buf: Any) -> bool:
-        raise self._unsupported("L2CAP")
-
-    def l2cap_recvinto(self, conn_handle: int, cid: int, buf: Any) -> int:
-        raise self._unsupported("L2CAP")
 
     def gap_pair(self, conn_handle: int) -> None:
         raise self._unsupported("pairing")

@@ -31,6 +31,7 @@ from ._conn import Connection
 from ._gattc import GattClient
 from ._gatts import GattServer
 from ._gatts_db import F_INDICATE, F_NOTIFY
+from ._l2cap import L2cap
 from ._txwindow import TxWindow
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class RadioHost:
         self._connect_task: asyncio.Task[None] | None = None
         self.lost = False
         self.tx = TxWindow()
+        self.l2cap = L2cap(self)
         self._tx_owed = 0  # credits of sends done, held until the ACL queue drains
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -148,6 +150,7 @@ class RadioHost:
         host.on("advertising_report", self._on_advertising_report)
         await device.power_on()
         device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
+        self.l2cap.attach(device.l2cap_channel_manager)
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         queue = host.le_acl_packet_queue or host.acl_packet_queue
         if queue is not None:
@@ -408,6 +411,7 @@ class RadioHost:
             del self.conns[conn.handle]
         self.gatt_client.on_disconnect(conn)
         self._fail_indications(conn)
+        self.l2cap.connection_gone(conn)
         self._release_credits()  # its queued packets were flushed
         event = ev.PERIPHERAL_DISCONNECT if conn.central else ev.CENTRAL_DISCONNECT
         self.irq.emit(event, (conn.handle, conn.addr_type, conn.addr))
@@ -447,8 +451,15 @@ class RadioHost:
             task.add_done_callback(_log_task_error)
 
     def send_att(self, conn: Connection, pdu: bytes) -> None:
+        self.send_l2cap(conn, att.ATT_CID, pdu)
+
+    def send_l2cap(self, conn: Connection, cid: int, pdu: bytes) -> None:
         if conn.connected and self.device is not None and not self.lost:
-            self.device.host.send_l2cap_pdu(conn.handle, att.ATT_CID, pdu)
+            self.device.host.send_l2cap_pdu(conn.handle, cid, pdu)
+
+    def stack_spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        task.add_done_callback(_log_task_error)
 
     def emit(self, event: int, data: tuple[Any, ...]) -> None:
         self.irq.emit(event, data)

@@ -1,0 +1,333 @@
+"""L2CAP LE credit-based channels with MicroPython's semantics.
+
+Bumble does the signalling (connection request/response, disconnection, credit frames
+arriving); this module owns the data path, because MicroPython's needs differ from Bumble's:
+
+- a slow reader stalls the sender: credits go back to the peer only as the program consumes
+  SDUs with ``l2cap_recvinto`` (Bumble returns them on receipt, so its buffer grows without
+  bound);
+- each ``l2cap_send`` is one SDU (Bumble merges queued writes), returns False when it could
+  not be sent whole for lack of credits, and SEND_READY follows once it has gone;
+- L2CAP_ACCEPT asks the program before the channel is accepted.
+
+Channels live on the stack thread; their receive buffer is shared with the program's threads
+under a lock, so ``l2cap_recvinto`` does not wait for the stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import math
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from bumble import l2cap as bl
+
+from . import _events as ev
+
+if TYPE_CHECKING:
+    from ._conn import Connection
+    from ._host import RadioHost
+
+logger = logging.getLogger(__name__)
+
+MPS = 247  # a K-frame plus its L2CAP header fills one 251-byte LL packet
+RX_WINDOW = 4096  # bytes a peer may send ahead of what the program has read
+_Response = bl.L2CAP_LE_Credit_Based_Connection_Response
+REFUSED_NO_PSM = _Response.Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED  # 0x0002
+REFUSED_NO_RESOURCES = _Response.Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE  # 0x0004
+STATUS_CANCELLED = 0x0004  # a connect that the link's loss cut short
+
+
+def _spec(psm: int, mtu: int) -> bl.LeCreditBasedChannelSpec:
+    mps = min(mtu, MPS)
+    credits = max(1, math.ceil(max(RX_WINDOW, 2 * (mtu + 2)) / mps))
+    return bl.LeCreditBasedChannelSpec(psm=psm, mtu=mtu, mps=mps, max_credits=credits)
+
+
+class Channel:
+    def __init__(self, host: RadioHost, conn: Connection, link: bl.LeCreditBasedChannel) -> None:
+        self.host = host
+        self.conn = conn
+        self.link = link
+        self.cid = link.source_cid
+        self.psm = link.psm
+        self.our_mtu = link.mtu
+        self.peer_mtu = link.peer_mtu
+        self.open = True
+        # receive side (shared with program threads)
+        self.lock = threading.Lock()
+        self.rx: deque[list[Any]] = deque()  # [sdu, frames]; the front may be part-read
+        self.rx_offset = 0
+        self.available = 0
+        self.granted = link.peer_credits  # credits the peer may still use
+        self._sdu = bytearray()
+        self._sdu_length = -1
+        self._sdu_frames = 0
+        # send side (stack thread)
+        self.tx: deque[bytes] = deque()
+        self.stalled = False
+        link.on_pdu = self._on_frame  # type: ignore[method-assign]
+        link.on_credits = self._on_credits  # type: ignore[method-assign]
+        link.on(link.EVENT_CLOSE, self._on_close)
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def _on_frame(self, frame: bytes) -> None:
+        if not self.open:
+            return
+        if self.granted <= 0:
+            return self._violation("a K-frame arrived without credit")
+        self.granted -= 1
+        self._sdu_frames += 1
+        if self._sdu_length < 0:
+            if len(frame) < 2:
+                return self._violation("a first K-frame without an SDU length")
+            self._sdu_length = frame[0] | frame[1] << 8
+            frame = frame[2:]
+            if self._sdu_length > self.our_mtu:
+                return self._violation(f"an SDU of {self._sdu_length} bytes exceeds our MTU")
+        self._sdu += frame
+        if len(self._sdu) > self._sdu_length:
+            return self._violation("an SDU longer than its declared length")
+        if len(self._sdu) < self._sdu_length:
+            return
+        sdu, frames = bytes(self._sdu), self._sdu_frames
+        self._sdu.clear()
+        self._sdu_length = -1
+        self._sdu_frames = 0
+        with self.lock:
+            self.rx.append([sdu, frames])
+            self.available += len(sdu)
+        self.host.irq.emit(ev.L2CAP_RECV, (self.conn.handle, self.cid))
+
+    def _violation(self, what: str) -> None:
+        logger.warning("L2CAP channel %d: %s; disconnecting", self.cid, what)
+        self.host.stack_spawn(self.disconnect())
+
+    def read(self, size: int) -> tuple[bytes, int]:
+        """Take up to ``size`` bytes (a program thread); returns them and the credits that
+        consuming them frees."""
+        out = bytearray()
+        freed = 0
+        with self.lock:
+            while self.rx and len(out) < size:
+                entry = self.rx[0]
+                sdu = entry[0]
+                take = min(size - len(out), len(sdu) - self.rx_offset)
+                out += sdu[self.rx_offset : self.rx_offset + take]
+                self.rx_offset += take
+                if self.rx_offset == len(sdu):
+                    self.rx.popleft()
+                    self.rx_offset = 0
+                    freed += entry[1]
+            self.available -= len(out)
+        return bytes(out), freed
+
+    def give_credits(self, count: int) -> None:
+        """Return credits to the peer (stack thread)."""
+        if not self.open or count <= 0:
+            return
+        self.granted += count
+        manager = self.link.manager
+        manager.send_control_frame(
+            self.conn.link,
+            bl.L2CAP_LE_SIGNALING_CID,
+            bl.L2CAP_LE_Flow_Control_Credit(
+                identifier=manager.next_identifier(self.conn.link),
+                cid=self.cid,
+                credits=count,
+            ),
+        )
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> bool:
+        if not self.open:
+            raise OSError(errno.ENOTCONN, f"L2CAP channel {self.cid} is closed (ENOTCONN)")
+        if self.stalled:
+            raise OSError(
+                errno.EBUSY,
+                f"L2CAP channel {self.cid} is stalled: wait for L2CAP_SEND_READY (EBUSY)",
+            )
+        if len(data) > self.peer_mtu:
+            raise ValueError(f"{len(data)} bytes exceed the peer's L2CAP MTU of {self.peer_mtu}")
+        sdu = len(data).to_bytes(2, "little") + data
+        mps = self.link.peer_mps
+        self.tx.extend(sdu[i : i + mps] for i in range(0, len(sdu), mps))
+        self._pump()
+        self.stalled = bool(self.tx)
+        return not self.stalled
+
+    def _pump(self) -> None:
+        link = self.link
+        send = self.host.send_l2cap
+        while self.tx and link.credits > 0:
+            link.credits -= 1
+            send(self.conn, link.destination_cid, self.tx.popleft())
+
+    def _on_credits(self, credits: int) -> None:
+        self.link.credits += credits
+        self._pump()
+        if self.stalled and not self.tx:
+            self.stalled = False
+            self.host.irq.emit(ev.L2CAP_SEND_READY, (self.conn.handle, self.cid, 0))
+
+    # --- closing ------------------------------------------------------------------------------
+
+    async def disconnect(self) -> None:
+        if self.open and self.link.state == self.link.State.CONNECTED:
+            await self.link.disconnect()
+
+    def _on_close(self) -> None:
+        if not self.open:
+            return
+        self.open = False
+        self.tx.clear()
+        self.host.l2cap.closed(self)
+        self.host.irq.emit(ev.L2CAP_DISCONNECT, (self.conn.handle, self.cid, self.psm, 0))
+
+
+class L2cap:
+    """The radio's channels and listening PSMs."""
+
+    def __init__(self, host: RadioHost) -> None:
+        self.host = host
+        self.channels: dict[tuple[int, int], Channel] = {}
+        self.listening: dict[int, int] = {}  # psm -> our MTU
+        self._manager: Any = None
+
+    def attach(self, manager: Any) -> None:
+        """Hook a freshly powered-on device's channel manager."""
+        self._manager = manager
+        original = manager.on_l2cap_le_credit_based_connection_request
+
+        def on_request(connection: Any, cid: int, request: Any) -> None:
+            if request.le_psm not in manager.le_coc_servers:
+                original(connection, cid, request)  # Bumble refuses: PSM not supported
+                return
+            self.host.stack_spawn(self._ask_accept(connection, cid, request, original))
+
+        manager.on_l2cap_le_credit_based_connection_request = on_request
+        for psm, mtu in self.listening.items():
+            self._serve(psm, mtu)
+
+    def _serve(self, psm: int, mtu: int) -> None:
+        manager = self._manager
+        if psm in manager.le_coc_servers:
+            manager.le_coc_servers[psm].close()
+        manager.create_le_credit_based_server(_spec(psm, mtu), self._accepted)
+
+    def listen(self, psm: int, mtu: int) -> None:
+        self.listening[psm] = mtu
+        if self._manager is not None:
+            self._serve(psm, mtu)
+
+    async def _ask_accept(self, connection: Any, cid: int, request: Any, original: Any) -> None:
+        conn = self.host.conns.get(connection.handle)
+        server = self._manager.le_coc_servers.get(request.le_psm)
+        if conn is None or server is None:
+            return
+        expected_cid = self._manager.find_free_le_cid(
+            self._manager.channels.get(connection.handle, {})
+        )
+        answer = await self.host.irq.ask(
+            ev.L2CAP_ACCEPT,
+            (conn.handle, expected_cid or 0, request.le_psm, server.mtu, request.mtu),
+            0,
+        )
+        if not conn.connected:
+            return
+        if not answer:
+            original(connection, cid, request)  # creates the channel; _accepted follows
+            return
+        result = answer if isinstance(answer, int) and 2 <= answer <= 0x0B else REFUSED_NO_RESOURCES
+        self._manager.send_control_frame(
+            connection,
+            cid,
+            _Response(
+                identifier=request.identifier,
+                destination_cid=0,
+                mtu=server.mtu,
+                mps=server.mps,
+                initial_credits=0,
+                result=result,
+            ),
+        )
+
+    def _accepted(self, link: bl.LeCreditBasedChannel) -> None:
+        conn = self.host.conns.get(link.connection.handle)
+        if conn is not None:
+            self._opened(conn, link)
+
+    def _opened(self, conn: Connection, link: bl.LeCreditBasedChannel) -> None:
+        channel = Channel(self.host, conn, link)
+        self.channels[(conn.handle, channel.cid)] = channel
+        self.host.irq.emit(
+            ev.L2CAP_CONNECT,
+            (conn.handle, channel.cid, channel.psm, channel.our_mtu, channel.peer_mtu),
+        )
+
+    async def connect(self, conn: Connection, psm: int, mtu: int) -> None:
+        """Open a channel (a stack task); L2CAP_CONNECT or L2CAP_DISCONNECT reports it."""
+        manager = self._manager
+        spec = _spec(psm, mtu)
+        channels = manager.channels.setdefault(conn.handle, {})
+        cid = manager.find_free_le_cid(channels)
+        if cid is None:
+            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, 0, psm, REFUSED_NO_RESOURCES))
+            return
+        link = bl.LeCreditBasedChannel(
+            manager=manager,
+            connection=conn.link,
+            psm=psm,
+            source_cid=cid,
+            destination_cid=0,
+            mtu=spec.mtu,
+            mps=spec.mps,
+            credits=0,
+            peer_mtu=0,
+            peer_mps=0,
+            peer_credits=spec.max_credits,
+            connected=False,
+        )
+        # Take over the data path as the channel opens, before any K-frame can arrive.
+        link.once(link.EVENT_OPEN, lambda: self._opened(conn, link))
+        channels[cid] = link
+        try:
+            await link.connect()
+        except bl.L2capError as error:
+            channels.pop(cid, None)
+            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, error.error_code))
+            return
+        except asyncio.CancelledError:
+            channels.pop(cid, None)
+            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, STATUS_CANCELLED))
+            return
+        manager.le_coc_channels.setdefault(conn.handle, {})[link.destination_cid] = link
+
+    def channel(self, conn_handle: int, cid: int) -> Channel:
+        channel = self.channels.get((conn_handle, cid))
+        if channel is None:
+            raise OSError(
+                errno.ENOTCONN, f"no L2CAP channel {cid} on connection {conn_handle} (ENOTCONN)"
+            )
+        return channel
+
+    def closed(self, channel: Channel) -> None:
+        # Unread data stays readable after the channel closes; the entry goes once drained.
+        if not channel.available:
+            self.channels.pop((channel.conn.handle, channel.cid), None)
+
+    def drained(self, channel: Channel) -> None:
+        if not channel.open and not channel.available:
+            self.channels.pop((channel.conn.handle, channel.cid), None)
+
+    def connection_gone(self, conn: Connection) -> None:
+        """The link dropped (or the radio went off): its channels close."""
+        for channel in list(self.channels.values()):
+            if channel.conn is conn and channel.open:
+                channel._on_close()
