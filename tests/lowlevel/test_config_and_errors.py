@@ -157,7 +157,6 @@ def test_bad_arguments(make_radio) -> None:
             TypeError,
             "uuid must be a bluetooth.UUID",
         ),
-        (lambda: ble.l2cap_listen(0x80, 512), OSError, "not supported"),
         (lambda: ble.gap_pair(0), OSError, "not supported"),
     ]
     for call, error, message in cases:
