@@ -520,18 +520,25 @@ class BLE:
             self._stack.post(self._host.l2cap.drained, channel)
         return len(data)
 
-    # --- not yet available ----------------------------------------------------------------------
-
-    def _unsupported(self, what: str) -> OSError:
-        return OSError(
-            errno.EOPNOTSUPP, f"{what} is not supported by this bluetooth port yet (EOPNOTSUPP)"
-        )
+    # --- security ------------------------------------------------------------------------------
 
     def gap_pair(self, conn_handle: int) -> None:
-        raise self._unsupported("pairing")
+        """Pair (or re-encrypt with a stored bond) per ``config(bond, mitm, io, le_secure)``;
+        ENCRYPTION_UPDATE reports the outcome, PASSKEY_ACTION asks for what a person must do."""
+        conn = self._connection(conn_handle)
+        self._stack.post(self._stack.spawn, self._host.security.pair(conn))
 
     def gap_passkey(self, conn_handle: int, action: int, passkey: int) -> None:
-        raise self._unsupported("pairing")
+        """Answer PASSKEY_ACTION: the passkey shown (DISPLAY, 3) or typed (INPUT, 2), or
+        1 / 0 to accept / reject a NUMERIC_COMPARISON (4)."""
+        handle = self._check_conn(conn_handle)
+        kind = _int(action, "action")
+        if kind not in (2, 3, 4):
+            raise ValueError(
+                f"action must be 2 (input), 3 (display) or 4 (numeric comparison), got {kind}"
+            )
+        value = _range(passkey, "passkey", 0, 999_999)
+        self._call(self._host.security.answer, handle, kind, value)
 
 
 def _os_error(error: Exception) -> OSError:

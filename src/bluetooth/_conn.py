@@ -22,6 +22,9 @@ class Connection:
         self.connected = True
         self.mtu = att.DEFAULT_MTU
         self.mtu_exchanged = False
+        # security (see _security): MITM-protected keys, and a bond stored for the peer
+        self.mitm = False
+        self.bonded = False
         # GATT server side
         self.cccd: dict[int, int] = {}
         self.prepared: list[tuple[int, int, bytes]] = []
@@ -39,8 +42,12 @@ class Connection:
 
     @property
     def authenticated(self) -> bool:
-        return bool(getattr(self.link, "authenticated", False)) and self.encrypted
+        return self.mitm and self.encrypted
 
     @property
     def key_size(self) -> int:
-        return int(getattr(self.link, "encryption_key_size", 0) or 0) if self.encrypted else 0
+        if not self.encrypted:
+            return 0
+        # An Encryption Change event (v1) does not carry the size; on LE it is what SMP agreed,
+        # 16 bytes with both sides at their default.
+        return int(getattr(self.link, "encryption_key_size", 0) or 16)

@@ -32,6 +32,7 @@ from ._gattc import GattClient
 from ._gatts import GattServer
 from ._gatts_db import F_INDICATE, F_NOTIFY
 from ._l2cap import L2cap
+from ._security import Security
 from ._txwindow import TxWindow
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class RadioHost:
         self.lost = False
         self.tx = TxWindow()
         self.l2cap = L2cap(self)
+        self.security = Security(self)
         self._tx_owed = 0  # credits of sends done, held until the ACL queue drains
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -147,6 +149,7 @@ class RadioHost:
         device_config.gatt_service_enabled = False
         device = Device(config=device_config, host=host)
         device.on("flush", self._on_flush)
+        self.security.attach(device)
         host.on("advertising_report", self._on_advertising_report)
         await device.power_on()
         device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
@@ -377,6 +380,7 @@ class RadioHost:
         addr_type, addr = addr_from_bumble(link.peer_address)
         conn = Connection(link.handle, central, addr_type, addr, link)
         self.conns[link.handle] = conn
+        self.security.watch(conn)
         link.on(link.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(conn, reason))
         link.on(link.EVENT_CONNECTION_PARAMETERS_UPDATE, lambda: self._on_parameters(conn, 0))
         link.on(
@@ -412,6 +416,7 @@ class RadioHost:
         self.gatt_client.on_disconnect(conn)
         self._fail_indications(conn)
         self.l2cap.connection_gone(conn)
+        self.security.connection_gone(conn)
         self._release_credits()  # its queued packets were flushed
         event = ev.PERIPHERAL_DISCONNECT if conn.central else ev.CENTRAL_DISCONNECT
         self.irq.emit(event, (conn.handle, conn.addr_type, conn.addr))

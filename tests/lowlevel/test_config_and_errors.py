@@ -157,7 +157,8 @@ def test_bad_arguments(make_radio) -> None:
             TypeError,
             "uuid must be a bluetooth.UUID",
         ),
-        (lambda: ble.gap_pair(0), OSError, "not supported"),
+        (lambda: ble.gap_pair(42), OSError, "no connection with handle 42"),
+        (lambda: ble.gap_passkey(42, 2, 123456), OSError, "no connection with handle 42"),
     ]
     for call, error, message in cases:
         with pytest.raises(error, match=message):
