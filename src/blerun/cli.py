@@ -15,6 +15,18 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+def _add_fast(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="virtual radio without air time: packets are delivered at once",
+    )
+
+
+def _radio_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"fast": True} if args.fast else {}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aioble", description="Run MicroPython BLE programs on CPython."
@@ -31,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("programs", nargs="+", metavar="PROGRAM.py")
     p.add_argument("--timeout", type=float, metavar="S", help="stop everything after S seconds")
+    _add_fast(p)
 
     p = sub.add_parser(
         "radio",
@@ -40,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
+    _add_fast(p)
 
     p = sub.add_parser(
         "multitest",
@@ -49,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("tests", nargs="+", metavar="FILE.py")
     p.add_argument("--radio", choices=KINDS, default="virtual")
+    _add_fast(p)
     p.add_argument("-v", "--verbose", action="store_true", help="show every line as it comes")
     p.add_argument(
         "--instance-timeout",
@@ -62,17 +77,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
-        result = run.run_programs(args.programs, timeout=args.timeout)
+        result = run.run_programs(
+            args.programs, timeout=args.timeout, radio_options=_radio_options(args)
+        )
     except run.ProgramNotFound as exc:
         print(f"aioble run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return result.exit_status
 
 
-async def _serve_radio(host: str, port: int) -> None:
+async def _serve_radio(host: str, port: int, options: dict[str, object]) -> None:
     import bleradio
 
-    server = await bleradio.serve(host=host, port=port)
+    server = await bleradio.serve(host=host, port=port, **options)
     try:
         print(f"aioble radio: listening on {server.address}")
         print(f"export AIOBLE_RADIO={server.address}", flush=True)
@@ -82,15 +99,19 @@ async def _serve_radio(host: str, port: int) -> None:
 
 
 def _cmd_radio(args: argparse.Namespace) -> int:
-    asyncio.run(_serve_radio(args.host, args.port))
+    asyncio.run(_serve_radio(args.host, args.port, _radio_options(args)))
     return 0
 
 
 def _cmd_multitest(args: argparse.Namespace) -> int:
+    if args.fast and args.radio != "virtual":
+        print("aioble multitest: --fast is an option of the virtual radio only", file=sys.stderr)
+        return EXIT_USAGE
     try:
         summary = multitest.run_tests(
             args.tests,
             radio=args.radio,
+            radio_options=_radio_options(args),
             verbose=args.verbose,
             instance_timeout=args.instance_timeout,
         )

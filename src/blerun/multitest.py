@@ -200,6 +200,7 @@ async def run_test_async(
     path: str,
     *,
     radio: str | RadioProvider = "virtual",
+    radio_options: dict[str, Any] | None = None,
     instance_timeout: float = INSTANCE_TIMEOUT_S,
     on_line: LineCallback | None = None,
 ) -> TestResult:
@@ -209,7 +210,7 @@ async def run_test_async(
     count = protocol.count_instances(source)
     if count == 0:
         return TestResult(path, FAIL, reason="no 'def instanceN():' in the file")
-    provider = radio_provider(radio)
+    provider = radio_provider(radio, **(radio_options or {}))
     async with provider() as radio_env:
         test = _TestRun(
             source, os.path.dirname(os.path.abspath(path)), radio_env, instance_timeout, on_line
@@ -253,6 +254,7 @@ async def run_tests_async(
     paths: Sequence[str],
     *,
     radio: str | RadioProvider = "virtual",
+    radio_options: dict[str, Any] | None = None,
     verbose: bool = False,
     out: TextIO | None = None,
     instance_timeout: float = INSTANCE_TIMEOUT_S,
@@ -275,7 +277,11 @@ async def run_tests_async(
                 out.flush()
 
         result = await run_test_async(
-            path, radio=radio, instance_timeout=instance_timeout, on_line=on_line
+            path,
+            radio=radio,
+            radio_options=radio_options,
+            instance_timeout=instance_timeout,
+            on_line=on_line,
         )
         summary.results.append(result)
         print_result(result, out)
