@@ -78,8 +78,8 @@ def instance0():
             name = "GAP_NAME" + str(iteration)
             ble.config(gap_name=name if iteration == 0 else name.encode())
             print(ble.config("gap_name"))
+            multitest.wait(f"connection {iteration}")
             ble.gap_advertise(20_000, b"\x02\x01\x06")
-            multitest.broadcast(f"advertising {iteration}")
             wait_for_event(_IRQ_CENTRAL_CONNECT, TIMEOUT_MS)
             if iteration == 1:
                 # Change the name while connected: the next read sees it (a single ATT read:
@@ -98,8 +98,10 @@ def instance1():
     try:
         value_handle = None
         for iteration in range(2):
-            multitest.wait(f"advertising {iteration}")
             print("gap_connect")
+            # The peripheral starts advertising on this message; gap_connect scans until
+            # it sees it.
+            multitest.broadcast(f"connection {iteration}")
             ble.gap_connect(*BDADDR)
             conn_handle = wait_for_event(_IRQ_PERIPHERAL_CONNECT, TIMEOUT_MS)
 
