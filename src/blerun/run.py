@@ -1,11 +1,12 @@
 """`aioble run A.py B.py ...`: several programs, one process each, on one private radio.
 
 Each program runs under `aioble-python` with `AIOBLE_RADIO` (or `AIOBLE_TRANSPORT`) set to
-the run's private radio and `AIOBLE_LABEL` to its name. Every line it prints is written to
-`out` prefixed with its name (`name | line` for stdout, `name ! line` for stderr). The run
-ends when the last-listed program exits, stopping the others (SIGINT, then SIGTERM, then
-SIGKILL after short graces; a program stopped this way has not failed), or after `timeout`
-seconds, stopping all of them.
+the run's private radio, `AIOBLE_LABEL` to its name and stdin to /dev/null. Every line it
+prints is written to `out` prefixed with its name (`name | line` for stdout, `name ! line`
+for stderr; names coloured when `out` is a terminal and NO_COLOR is unset). The run ends
+when the last-listed program exits, stopping the others (SIGINT, then SIGTERM, then SIGKILL
+after short graces; a program stopped this way has not failed), or after `timeout` seconds,
+stopping all of them.
 
 Exit status (`RunResult.exit_status`): 124 on timeout; else the status of the first
 program, in the order given, that failed (128+N for a program killed by signal N); else 0.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from blerun import cli, procs
-from blerun.run import ProgramNotFound, program_names, run_programs
+from blerun.run import Prefixer, ProgramNotFound, program_names, run_programs
 
 ENDLESS = "import time\nprint('started')\nwhile True:\n    time.sleep_ms(20)\n"
 
@@ -138,3 +138,12 @@ def test_seed_programs(needs_ble, tmp_path: Path) -> None:
     assert result.exit_status == 0, out + err
     assert "central    | b''" in out.splitlines()  # nothing wrote the value: empty
     assert result.programs[0].stopped
+
+
+def test_colour_only_when_asked() -> None:
+    plain, coloured = io.StringIO(), io.StringIO()
+    Prefixer(["a", "bcd"], plain, colour=False).line("a", "text", stderr=True)
+    Prefixer(["a", "bcd"], coloured, colour=True).line("a", "text", stderr=True)
+    assert plain.getvalue() == "a   ! text\n"
+    assert coloured.getvalue() == "\x1b[36ma  \x1b[0m \x1b[31m!\x1b[0m text\n"
+    # A StringIO is no terminal: run_programs leaves colour off by itself.
