@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("programs", nargs="+", metavar="PROGRAM.py")
     p.add_argument("--timeout", type=float, metavar="S", help="stop everything after S seconds")
+    p.add_argument(
+        "--energy",
+        action="store_true",
+        help="at the end, print each program's radio time, duty cycle, current and charge",
+    )
     _add_fast(p)
 
     p = sub.add_parser(
@@ -78,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = run.run_programs(
-            args.programs, timeout=args.timeout, radio_options=_radio_options(args)
+            args.programs,
+            timeout=args.timeout,
+            radio_options=_radio_options(args),
+            energy=args.energy,
         )
     except run.ProgramNotFound as exc:
         print(f"aioble run: {exc}", file=sys.stderr)

@@ -211,9 +211,9 @@ async def run_test_async(
     if count == 0:
         return TestResult(path, FAIL, reason="no 'def instanceN():' in the file")
     provider = radio_provider(radio, **(radio_options or {}))
-    async with provider() as radio_env:
+    async with provider() as radio:
         test = _TestRun(
-            source, os.path.dirname(os.path.abspath(path)), radio_env, instance_timeout, on_line
+            source, os.path.dirname(os.path.abspath(path)), radio.env, instance_timeout, on_line
         )
         await test.run(count)
     if test.skipped.is_set():

@@ -1,7 +1,8 @@
 """Private radios for a run: what `aioble run` and `aioble multitest` put their programs on.
 
-A radio provider is a callable returning an async context manager that yields the
-environment variables putting a process on that radio. `open_radio("virtual")` serves a
+A radio provider is a callable returning an async context manager that yields a
+`PrivateRadio`: the environment variables putting a process on that radio, and the server
+(for its per-device reports) when there is one. `open_radio("virtual")` serves a
 private shared virtual radio (`bleradio.serve`) on loopback; `open_radio("rootcanal")`
 starts Google's rootcanal controller (`bleradio.rootcanal`), every process reaching it over
 its HCI TCP port. Tests may pass their own provider.
@@ -11,10 +12,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 RadioEnv = dict[str, str]
-RadioProvider = Callable[[], AbstractAsyncContextManager[RadioEnv]]
+
+
+@dataclass
+class PrivateRadio:
+    env: RadioEnv
+    server: Any = None  # the bleradio.RadioServer of a virtual radio
+
+    def devices(self) -> list[Any]:
+        """The server's `DeviceInfo`s (label, address, energy...); [] without a server."""
+        return list(self.server.devices()) if self.server is not None else []
+
+
+RadioProvider = Callable[[], AbstractAsyncContextManager[PrivateRadio]]
 
 # Variables that choose a process's radio (bleradio.config_from_env); a child gets exactly
 # the ones its runner's radio sets, never ones inherited from the user's shell.
@@ -24,30 +38,30 @@ KINDS = ("virtual", "rootcanal")
 
 
 @asynccontextmanager
-async def virtual_radio(**options: Any) -> AsyncIterator[RadioEnv]:
+async def virtual_radio(**options: Any) -> AsyncIterator[PrivateRadio]:
     """A private shared virtual radio on loopback; `options` go to `bleradio.serve`."""
     import bleradio
 
     server = await bleradio.serve(host="127.0.0.1", port=0, **options)
     try:
-        yield {"AIOBLE_RADIO": server.address}
+        yield PrivateRadio({"AIOBLE_RADIO": server.address}, server)
     finally:
         await server.close()
 
 
 @asynccontextmanager
-async def rootcanal_radio() -> AsyncIterator[RadioEnv]:
+async def rootcanal_radio() -> AsyncIterator[PrivateRadio]:
     """A private rootcanal controller; each process connecting gets its own controller."""
     import bleradio
 
     async with bleradio.rootcanal() as rootcanal:
-        yield {"AIOBLE_TRANSPORT": rootcanal.hci_transport}
+        yield PrivateRadio({"AIOBLE_TRANSPORT": rootcanal.hci_transport})
 
 
 @asynccontextmanager
-async def no_radio() -> AsyncIterator[RadioEnv]:
+async def no_radio() -> AsyncIterator[PrivateRadio]:
     """No radio at all: each process falls back to its own in-process virtual radio."""
-    yield {}
+    yield PrivateRadio({})
 
 
 def radio_provider(radio: str | RadioProvider, **options: Any) -> RadioProvider:

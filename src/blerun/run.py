@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from blerun import procs
+from blerun.energy import EnergyRow, energy_rows, format_energy_table
 from blerun.radio import RadioProvider, radio_provider
 
 TIMEOUT_STATUS = 124
@@ -53,6 +54,7 @@ class RunResult:
     timed_out: bool = False
     timeout: float | None = None
     still_running: list[str] = field(default_factory=list)  # at the timeout
+    energy: list[EnergyRow] | None = None  # with energy=True: per program, from the radio
 
     @property
     def exit_status(self) -> int:
@@ -128,10 +130,12 @@ async def run_programs_async(
     out: TextIO | None = None,
     err: TextIO | None = None,
     colour: bool | None = None,
+    energy: bool = False,
 ) -> RunResult:
     """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
-    lines, `err` the runner's own messages. Raises ProgramNotFound before starting anything
-    if a file is missing."""
+    lines (then, with `energy`, the table of each program's radio time and charge), `err`
+    the runner's own messages. Raises ProgramNotFound before starting anything if a file is
+    missing."""
     if not paths:
         raise ValueError("no program to run")
     for p in paths:
@@ -144,14 +148,15 @@ async def run_programs_async(
     results = [ProgramResult(n, p) for n, p in zip(names, paths, strict=True)]
     provider = radio_provider(radio, **(radio_options or {}))
 
-    async with provider() as radio_env:
+    energy_table: list[EnergyRow] | None = None
+    async with provider() as radio:
         started: list[asyncio.subprocess.Process] = []
         pumps: list[asyncio.Task[None]] = []
         try:
             for name, path in zip(names, paths, strict=True):
                 proc = await procs.spawn(
                     procs.interpreter_command(path),
-                    env=procs.child_env(radio_env, AIOBLE_LABEL=name),
+                    env=procs.child_env(radio.env, AIOBLE_LABEL=name),
                 )
                 started.append(proc)
                 assert proc.stdout is not None and proc.stderr is not None
@@ -179,10 +184,15 @@ async def run_programs_async(
                 await asyncio.wait_for(asyncio.gather(*pumps), 2.0)
             for p in pumps:
                 p.cancel()
+        if energy:
+            energy_table = energy_rows(radio.devices())
 
     for proc, result in zip(started, results, strict=True):
         result.returncode = proc.returncode
-    run = RunResult(results, timed_out=timed_out, timeout=timeout)
+    run = RunResult(results, timed_out=timed_out, timeout=timeout, energy=energy_table)
+    if energy_table is not None:
+        out.write(format_energy_table(energy_table))
+        out.flush()
     if timed_out:
         run.still_running = [r.name for _, r in still]
         print(
