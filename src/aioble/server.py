@@ -97,6 +97,13 @@ class BaseCharacteristic:
         self._write_waiting = False
 
     def _register(self, r: Radio, state: _ServerState, value_handle: int) -> None:
+        previous = self._radio
+        if previous is not None and previous is not r:
+            # A characteristic belongs to one radio at a time: registering it on another
+            # takes it off the first.
+            old = _server(previous).characteristics
+            if old.get(self._value_handle) is self:
+                del old[self._value_handle]
         self._radio = r
         self._value_handle = value_handle
         state.characteristics[value_handle] = self
