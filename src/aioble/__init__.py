@@ -1,9 +1,27 @@
 """aioble: MicroPython's asyncio BLE library, on `bluetooth`.
 
 Written only on `bluetooth`, `asyncio` and what MicroPython's standard library also has, so
-the same package runs on a board. Every name works on the radio of the current context
-(`bluetooth.BLE()`); on CPython, `bluetooth.use(radio)` picks one of several radios for the
-code (and the tasks) run inside it.
+the same package runs on a board.
+
+Several radios in one process (CPython): every top-level call (`advertise`, `scan`,
+`Device.connect`, `register_services`, `config`, `stop`) works on the radio of the current
+context, `bluetooth.BLE()`; `with bluetooth.use(radio):` makes `radio` current for the code
+and the tasks created inside it. Everything aioble keeps (connections, registered
+characteristics, the scan, the pending connect) is kept per radio, and objects remember their
+radio (a `DeviceConnection` its link's, a `Characteristic` the one it was registered on), so
+a peripheral task and a central task on two radios share one event loop::
+
+    peripheral, central = bluetooth.new_radio(label="p"), bluetooth.new_radio(label="c")
+    with bluetooth.use(peripheral):
+        p = asyncio.create_task(run_peripheral())
+    with bluetooth.use(central):
+        c = asyncio.create_task(run_central())
+
+A program with one radio never needs any of this.
+
+Beyond the reference library: `ClientCharacteristic.notifications()` receives every
+notification in order (see `NotificationQueue`); a failed or timed-out connect leaves no
+connection behind; `stop()` unwinds every waiter and registered services come back on restart.
 """
 
 from .central import ScanResult, scan
