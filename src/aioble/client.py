@@ -86,7 +86,7 @@ async def _request(
             if connection._request is request:
                 connection._request = None
     if request.status:
-        raise GattError(request.status)
+        raise connection._status_error(request.status)
     return request.data
 
 

@@ -12,6 +12,7 @@ import asyncio
 import binascii
 
 from .core import (
+    GattError,
     Radio,
     ThreadSafeFlag,
     const,
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_PERIPHERAL_DISCONNECT = const(8)
 _IRQ_MTU_EXCHANGED = const(21)
+
+# The status of a procedure the stack ended because the link dropped (BLE_HS_ENOTCONN).
+_STATUS_NOT_CONNECTED = const(7)
 
 # The ATT MTU every link starts with, before an exchange.
 _DEFAULT_MTU = const(23)
@@ -133,6 +137,17 @@ class DeviceConnection:
 
     def is_connected(self) -> bool:
         return self._conn_handle is not None
+
+    def _status_error(self, status: int) -> Exception:
+        """The exception for an operation on this link that ended with a non-zero `status`.
+
+        A procedure cut short by the link dropping ends with BLE_HS_ENOTCONN (7, as NimBLE
+        reports it), and its DONE event may arrive just before or after the disconnect event:
+        either way that is a lost link, not an ATT error.
+        """
+        if status == _STATUS_NOT_CONNECTED or self._conn_handle is None:
+            return DeviceDisconnectedError()
+        return GattError(status)
 
     def _check_connected(self) -> int:
         handle = self._conn_handle

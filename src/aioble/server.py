@@ -11,7 +11,6 @@
 from collections import deque
 
 from .core import (
-    GattError,
     Radio,
     ThreadSafeFlag,
     const,
@@ -261,7 +260,7 @@ class Characteristic(BaseCharacteristic):
             if self._indications.get(conn_handle) is indication:
                 del self._indications[conn_handle]
         if indication.status:
-            raise GattError(indication.status)
+            raise connection._status_error(indication.status)
 
 
 class _Indication:

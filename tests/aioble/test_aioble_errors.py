@@ -372,3 +372,49 @@ def test_disconnect_timeout(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None
         await c.disconnect()  # already down: returns at once
 
     run(main())
+
+
+@pytest.mark.parametrize("who", ["peer", "self", "stop", "peer", "self", "stop"])
+def test_read_really_in_flight_when_the_link_drops(pair: Pair, who: str) -> None:
+    """No silenced call: the peer's read handler is slow, the request is in the stack."""
+    import time
+
+    service = aioble.Service(SVC)
+
+    class Slow(aioble.Characteristic):
+        def on_read(self, connection: Any) -> int:
+            time.sleep(0.4)  # the peripheral's IRQ thread is busy; the stack waits for it
+            return 0
+
+    Slow(service, CHR, read=True, initial=b"v")
+
+    async def main() -> None:
+        p, c = await pair.connect(service)
+        ch = await (await c.service(SVC)).characteristic(CHR)
+        task = asyncio.ensure_future(ch.read(timeout_ms=5000))
+        await asyncio.sleep(0.1)
+        if who == "peer":
+            await p.disconnect()
+        elif who == "self":
+            await c.disconnect()
+        else:
+            pair.call(pair.c, aioble.stop)
+        with pytest.raises(aioble.DeviceDisconnectedError):
+            await task
+        await asyncio.sleep(0.5)  # let the slow handler finish before the radios go
+
+    run(main())
+
+
+def test_status_mapping() -> None:
+    from aioble.device import DeviceConnection
+
+    class FakeRadio:
+        connections: dict = {}
+
+    conn = DeviceConnection(FakeRadio(), aioble.Device(0, bytes(6)), 1)  # type: ignore[arg-type]
+    assert isinstance(conn._status_error(7), aioble.DeviceDisconnectedError)
+    error = conn._status_error(3)
+    assert isinstance(error, aioble.GattError) and error._status == 3
+    conn._conn_handle = None
+    assert isinstance(conn._status_error(3), aioble.DeviceDisconnectedError)
