@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="at the end, print each program's radio time, duty cycle, current and charge",
     )
+    p.add_argument(
+        "--timeline",
+        metavar="FILE.svg",
+        help="draw each program's radio activity on one time axis into FILE.svg",
+    )
     _add_fast(p)
 
     p = sub.add_parser(
@@ -87,6 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             radio_options=_radio_options(args),
             energy=args.energy,
+            timeline=args.timeline,
         )
     except run.ProgramNotFound as exc:
         print(f"aioble run: {exc}", file=sys.stderr)

@@ -25,7 +25,8 @@ from typing import Any, TextIO
 
 from blerun import procs
 from blerun.energy import EnergyRow, energy_rows, format_energy_table
-from blerun.radio import RadioProvider, radio_provider
+from blerun.radio import PrivateRadio, RadioProvider, radio_provider
+from blerun.timeline import render_timeline
 
 TIMEOUT_STATUS = 124
 
@@ -131,11 +132,12 @@ async def run_programs_async(
     err: TextIO | None = None,
     colour: bool | None = None,
     energy: bool = False,
+    timeline: str | None = None,
 ) -> RunResult:
     """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
     lines (then, with `energy`, the table of each program's radio time and charge), `err`
-    the runner's own messages. Raises ProgramNotFound before starting anything if a file is
-    missing."""
+    the runner's own messages. With `timeline`, the radio's activity is drawn to that SVG
+    file. Raises ProgramNotFound before starting anything if a file is missing."""
     if not paths:
         raise ValueError("no program to run")
     for p in paths:
@@ -186,6 +188,8 @@ async def run_programs_async(
                 p.cancel()
         if energy:
             energy_table = energy_rows(radio.devices())
+        if timeline is not None:
+            _write_timeline(radio, timeline, names, err)
 
     for proc, result in zip(started, results, strict=True):
         result.returncode = proc.returncode
@@ -201,6 +205,17 @@ async def run_programs_async(
             file=err,
         )
     return run
+
+
+def _write_timeline(radio: PrivateRadio, path: str, names: Sequence[str], err: TextIO) -> None:
+    # The shared radio's record of each device's radio events (label, kind, start, end),
+    # where the radio keeps one (a virtual radio with air time).
+    activity = getattr(radio.server, "activity", None)
+    spans = list(activity()) if callable(activity) else []
+    if not spans:
+        print("aioble run: the radio recorded no activity to draw (fast mode?)", file=err)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(render_timeline(spans, "aioble run: " + ", ".join(names)))
 
 
 def run_programs(paths: Sequence[str], **kwargs: Any) -> RunResult:

@@ -83,3 +83,25 @@ def test_format_energy_table() -> None:
         "current profile: nRF52832",
     ]
     assert "no air time" in format_energy_table([])
+
+
+def test_timeline_svg() -> None:
+    import xml.dom.minidom
+
+    from blerun.timeline import Span, render_timeline
+
+    spans = [
+        Span("peri<1>", "advertising", 10.0, 10.0004),
+        Span("central", "scanning", 10.1, 10.11125),
+        Span("peri<1>", "connection", 10.5, 10.5006),
+        Span("central", "my-kind", 10.6, 10.7),
+    ]
+    svg = render_timeline(spans, "a & b")
+    doc = xml.dom.minidom.parseString(svg)  # well-formed, labels escaped
+    texts = [t.firstChild.data for t in doc.getElementsByTagName("text") if t.firstChild]
+    assert texts[:3] == ["a & b", "peri<1>", "central"]
+    assert {"advertising", "scanning", "connection", "my-kind"} <= set(texts)
+    assert "0 ms" in texts  # the axis starts at the first span
+    titles = [t.firstChild.data for t in doc.getElementsByTagName("title")]
+    assert titles[0] == "advertising 0 ms +0.400 ms"
+    assert "no radio activity" in render_timeline([])
