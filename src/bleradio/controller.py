@@ -712,6 +712,16 @@ class VirtualController:
             hp.ADVERTISING_TIMEOUT, 1, self.adv_peer_address_type, self.adv_peer_address
         )
 
+    def advertising_channels(self) -> list[int]:
+        """Primary channels in use, from the channel map."""
+        return [37 + i for i in range(3) if self.adv_channel_map >> i & 1]
+
+    def listen_parameters(self) -> tuple[float, float]:
+        """(scan interval, scan window) in seconds: the initiator's while connecting."""
+        if self.initiating is not None:
+            return self.initiating["scan_interval"], self.initiating["scan_window"]
+        return self.scan_interval * 0.000625, self.scan_window * 0.000625
+
     def current_adv_pdu(self) -> AdvPdu | None:
         return self._adv_pdu if self.advertising else None
 
@@ -829,6 +839,8 @@ class VirtualController:
             "interval": _choose_interval(imin, imax),
             "latency": latency,
             "timeout": timeout,
+            "scan_interval": scan_interval * 0.000625,
+            "scan_window": scan_window * 0.000625,
         }
         self.medium.start_listening(self)
         return hp.SUCCESS

@@ -120,6 +120,7 @@ class DeviceInfo:
     address: str
     connected: bool
     links: int = 0
+    energy: Any = None  # airtime.EnergyReport on an air-time medium
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,7 +130,17 @@ def format_address(address: bytes) -> str:
 
 
 class Medium:
-    """The shared air of a set of virtual controllers, bound to one asyncio loop."""
+    """The shared air of a set of virtual controllers, bound to one asyncio loop.
+
+    ``Medium(fast=False)`` makes an ``AirMedium`` (``air.py``), which keeps air time.
+    """
+
+    def __new__(cls, **options: Any) -> Medium:
+        if cls is Medium and not options.get("fast", MediumOptions.fast):
+            from .air import AirMedium
+
+            return super().__new__(AirMedium)
+        return super().__new__(cls)
 
     def __init__(self, **options: Any) -> None:
         self.options = MediumOptions(**options)
@@ -337,6 +348,10 @@ class Medium:
         key = b"".join(sorted((a.public_address, b.public_address)))
         base = -40 - hashlib.blake2b(key, digest_size=1).digest()[0] % 45
         return max(-127, min(20, base + int(self.random.gauss(0, 2.5))))
+
+    def energy(self, controller: VirtualController, profile: Any = None) -> Any:
+        """Radio time and charge of a device: only the air-time medium keeps them."""
+        raise RuntimeError("energy figures need the air-time medium (fast=False)")
 
     def devices(self) -> list[DeviceInfo]:
         return [

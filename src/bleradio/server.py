@@ -141,9 +141,16 @@ class RadioServer:
                 address=format_address(c.public_address),
                 connected=not c.closed,
                 links=len(c.links),
+                energy=self._energy(c),
             )
             for c in self._controllers
         ]
+
+    def _energy(self, controller: VirtualController) -> Any:
+        try:
+            return self.medium.energy(controller)
+        except (RuntimeError, KeyError):
+            return None
 
     async def _start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()

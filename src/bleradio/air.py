@@ -1,0 +1,373 @@
+"""AirMedium: the medium with air time (``Medium(fast=False)``).
+
+What changes from fast mode is *when* PDUs arrive, and that each device's radio time is
+counted:
+
+- Advertising events every advertising interval plus a 0-10 ms random delay, one PDU on
+  each primary channel (37, 38, 39) in turn. A scanner (or initiator) hears a PDU only if,
+  at that instant, it is inside its scan window and listening on that channel (it moves to
+  the next channel every scan interval). SCAN_REQ/SCAN_RSP and CONNECT_IND happen in the
+  same event.
+- Connection events every connection interval from the link's anchor. In an event the
+  central and the peripheral alternate packets (T_IFS 150 us) while either has data queued
+  at the event's start and the next exchange fits the event length; each LL PDU carries at
+  most the link's data length, at the link's PHY. Events with nothing to send are not
+  simulated one by one: they are counted in closed form when the radio time is read. With
+  peripheral latency the peripheral listens only every (latency + 1) events unless it has
+  data, so data to it waits for such an event.
+- A peer that goes silent is lost after the supervision timeout (reason 0x08).
+
+Radio time per device (TX, RX, ramp-ups) accumulates in ``RadioTime``; ``energy(ctrl)``
+turns it into an ``EnergyReport`` with a ``CurrentProfile``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import airtime
+from .airtime import NRF52832, CurrentProfile, EnergyReport, RadioTime
+from .link import CONTROL_PDU_SIZE, LLID_CONTROL, Link, LinkEnd
+from .medium import ADV_DIRECT_IND, AdvPdu, Medium
+
+if TYPE_CHECKING:
+    from .controller import VirtualController
+
+_CHANNEL_GAP_US = 200  # radio retune between two advertising channels
+_SCAN_REQ_US = airtime.pdu_time_us(airtime.SCAN_REQ_PAYLOAD)
+_CONNECT_IND_US = airtime.pdu_time_us(airtime.CONNECT_IND_PAYLOAD)
+
+
+@dataclass
+class _LinkState:
+    anchor: float  # time of event 0 of the current segment (s)
+    interval: float  # s
+    latency: int
+    settled: int = 0  # events of this segment already counted
+    busy_central: int = 0  # events simulated since the last settle
+    busy_peripheral: int = 0
+    next_event: int = 0  # first event number not yet run
+    timer: asyncio.TimerHandle | None = None
+    phy_c: int = airtime.PHY_1M
+    phy_p: int = airtime.PHY_1M
+
+
+@dataclass
+class _Listening:
+    origin: float  # start of window 0 (the phase of windows and channels)
+    interval: float
+    window: float
+    settled: float  # RX time is counted up to here
+
+    def window_time(self, t: float) -> tuple[float, int]:
+        """RX time in windows, and windows begun, from ``origin`` to ``t``."""
+        elapsed = max(0.0, t - self.origin)
+        k = int(elapsed // self.interval)
+        return k * self.window + min(self.window, elapsed - k * self.interval), k + 1
+
+
+@dataclass
+class _Device:
+    attached: float
+    closed: float | None = None
+    time: RadioTime = field(default_factory=RadioTime)
+    listening: _Listening | None = None
+
+
+class AirMedium(Medium):
+    """A medium that keeps air time; see the module docstring."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._devices: dict[VirtualController, _Device] = {}
+        self.profile: CurrentProfile = NRF52832
+
+    # ------------------------------------------------------------------ accounting
+    def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
+        result = super().attach(controller, label)
+        self._devices[controller] = _Device(attached=self.loop.time())
+        return result
+
+    def detach(self, controller: VirtualController) -> None:
+        device = self._devices.get(controller)
+        if device is not None:
+            self._settle_listening(controller, self.loop.time())
+            for link in self.links_of(controller):
+                self._settle_link(link, self.loop.time())
+            device.closed = self.loop.time()
+        super().detach(controller)
+
+    def _time(self, controller: VirtualController) -> RadioTime:
+        return self._devices[controller].time
+
+    def energy(
+        self, controller: VirtualController, profile: CurrentProfile | None = None
+    ) -> EnergyReport:
+        """Radio time and charge of ``controller`` from its attach to now (or its close)."""
+        device = self._devices[controller]
+        now = self.loop.time() if device.closed is None else device.closed
+        if device.closed is None:
+            self._settle_listening(controller, now)
+            for link in self.links_of(controller):
+                self._settle_link(link, now)
+        return device.time.report((now - device.attached) * 1e6, profile or self.profile)
+
+    # ------------------------------------------------------------------ advertising
+    def start_advertising(self, controller: VirtualController) -> None:
+        self.stop_advertising(controller)
+        delay = self.random.uniform(0, 0.010)
+        self._adv_timers[controller] = self.loop.call_later(
+            delay, self._advertising_event, controller
+        )
+
+    def _advertising_event(self, advertiser: VirtualController) -> None:
+        pdu = advertiser.current_adv_pdu()
+        if pdu is None:
+            self._adv_timers.pop(advertiser, None)
+            return
+        now = self.loop.time()
+        jitter = 0.0 if pdu.interval < 0.02 else self.random.uniform(0, 0.010)
+        self._adv_timers[advertiser] = self.loop.call_at(
+            now + pdu.interval + jitter, self._advertising_event, advertiser
+        )
+        if pdu.pdu_type == ADV_DIRECT_IND:
+            pdu_us = airtime.pdu_time_us(airtime.ADV_DIRECT_IND_PAYLOAD)
+        else:
+            pdu_us = airtime.adv_pdu_time_us(len(pdu.data))
+        listen_us = airtime.T_IFS_US + _SCAN_REQ_US if (pdu.connectable or pdu.scannable) else 0
+        account = self._time(advertiser)
+        t = now
+        for channel in advertiser.advertising_channels():
+            account.add(tx_us=pdu_us, rx_us=listen_us, ramps=2 if listen_us else 1)
+            for listener in list(self.listeners):
+                if listener is advertiser or not self._hears(listener, channel, t):
+                    continue
+                try:
+                    listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
+                except Exception:
+                    self._log_failure(listener)
+                if advertiser.current_adv_pdu() is not pdu:
+                    return  # connected (or stopped) in this event
+            t += (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
+
+    def _hears(self, listener: VirtualController, channel: int, t: float) -> bool:
+        listening = self._devices[listener].listening
+        if listening is None:
+            return False
+        elapsed = t - listening.origin
+        if elapsed < 0:
+            return False
+        k = int(elapsed // listening.interval)
+        if elapsed - k * listening.interval >= listening.window:
+            return False
+        return airtime.ADV_CHANNELS[k % 3] == channel
+
+    def start_listening(self, controller: VirtualController) -> None:
+        interval, window = controller.listen_parameters()
+        device = self._devices[controller]
+        if controller in self.listeners and device.listening is not None:
+            if (device.listening.interval, device.listening.window) == (interval, window):
+                return
+            self._settle_listening(controller, self.loop.time())
+        self.listeners.add(controller)
+        now = self.loop.time()
+        device.listening = _Listening(now, interval, window, now)
+
+    def stop_listening(self, controller: VirtualController) -> None:
+        if controller in self.listeners:
+            self._settle_listening(controller, self.loop.time())
+            self._devices[controller].listening = None
+        self.listeners.discard(controller)
+
+    def _settle_listening(self, controller: VirtualController, now: float) -> None:
+        """Count the RX time of scan windows since the last settle, in closed form."""
+        device = self._devices.get(controller)
+        if device is None or device.listening is None:
+            return
+        listening = device.listening
+        rx_now, windows_now = listening.window_time(now)
+        rx_before, windows_before = listening.window_time(listening.settled)
+        if listening.settled <= listening.origin:
+            windows_before = 0
+        device.time.add(rx_us=(rx_now - rx_before) * 1e6, ramps=windows_now - windows_before)
+        listening.settled = now
+
+    def scan_request(
+        self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
+    ) -> bytes | None:
+        data = super().scan_request(scanner, pdu, address_type, address)
+        self._time(scanner).add(tx_us=_SCAN_REQ_US, ramps=1)
+        if data is not None:
+            self._time(pdu.advertiser).add(tx_us=airtime.adv_pdu_time_us(len(data)), ramps=1)
+        return data
+
+    def connect(self, initiator, pdu, address_type, address, interval, latency, timeout):  # type: ignore[no-untyped-def]
+        link = super().connect(initiator, pdu, address_type, address, interval, latency, timeout)
+        if link is not None:
+            self._time(initiator).add(tx_us=_CONNECT_IND_US, ramps=1)
+            # transmit window: the first event 1.25 ms after CONNECT_IND, plus a little
+            anchor = self.loop.time() + 0.00125 + self.random.uniform(0, 0.00125)
+            link.state = _LinkState(anchor, interval * 0.00125, latency)
+            if link.central.tx or link.peripheral.tx:
+                self.kick(link)
+        return link
+
+    # ------------------------------------------------------------------ connection events
+    def kick(self, link: Link) -> None:
+        state: _LinkState | None = link.state
+        if state is None or state.timer is not None or not link.alive:
+            return
+        now = self.loop.time()
+        n = max(state.next_event, math.ceil((now - state.anchor) / state.interval - 1e-9))
+        if not link.peripheral.tx and state.latency:
+            # data only for the peripheral: wait for an event it listens to
+            step = state.latency + 1
+            n = -(-n // step) * step
+        state.timer = self.loop.call_at(state.anchor + n * state.interval, self._event, link, n)
+
+    def _event(self, link: Link, n: int, used: float = 0.0, dry: str = "") -> None:
+        """Connection event ``n``: exchanges while either side has data and the event fits.
+
+        The more-data bit is the sender's queue at the instant of each exchange. A side
+        that sends its last queued packet while the event still has room may get more
+        from its host (credits came back during the event): the event then resumes at
+        that point in time if that side has data again (``dry`` names such sides). A
+        reply from the other host (a read response) is not that fast: it waits for the
+        next event, as on hardware.
+        """
+        state: _LinkState = link.state
+        state.timer = None
+        if not link.alive:
+            return
+        central, peripheral = link.central, link.peripheral
+        if dry and not (("c" in dry and central.tx) or ("p" in dry and peripheral.tx)):
+            self._end_event(link, n)
+            return
+        budget = state.interval * 1e6 - airtime.T_IFS_US
+        c_phy, p_phy = link.phy_c_to_p, link.phy_p_to_c
+        c_time, p_time = self._time(central.controller), self._time(peripheral.controller)
+        c_sent = p_sent = False
+        try:
+            while link.alive:
+                c_pdu = central.tx[0] if central.tx else None
+                p_pdu = peripheral.tx[0] if peripheral.tx else None
+                c_us = airtime.pdu_time_us(_octets(c_pdu), c_phy, mic=central.encrypted)
+                p_us = airtime.pdu_time_us(_octets(p_pdu), p_phy, mic=peripheral.encrypted)
+                need = c_us + p_us + 2 * airtime.T_IFS_US
+                if used and used + need > budget:
+                    break
+                used += need
+                c_time.add(tx_us=c_us, rx_us=p_us)
+                p_time.add(tx_us=p_us, rx_us=c_us)
+                if c_pdu is not None:
+                    central.tx.popleft()
+                    c_sent = True
+                    self._deliver(central, c_pdu)
+                if p_pdu is not None and link.alive:
+                    peripheral.tx.popleft()
+                    p_sent = True
+                    self._deliver(peripheral, p_pdu)
+                if not central.tx and not peripheral.tx:
+                    # both more-data bits clear: the event closes, unless a sender's
+                    # host refills it while there is room (checked at that instant)
+                    dry = ("c" if c_sent else "") + ("p" if p_sent else "")
+                    if dry and used + 2 * (80 + airtime.T_IFS_US) <= budget:
+                        start = state.anchor + n * state.interval
+                        state.timer = self.loop.call_at(
+                            start + used / 1e6, self._event, link, n, used, dry
+                        )
+                        return
+                    break
+        except Exception:
+            self._log_failure(link)
+            self.lose_link(link)
+            return
+        self._end_event(link, n)
+
+    def _end_event(self, link: Link, n: int) -> None:
+        state: _LinkState = link.state
+        self._time(link.central.controller).add(ramps=2)
+        self._time(link.peripheral.controller).add(ramps=2)
+        state.busy_central += 1
+        state.busy_peripheral += 1
+        state.next_event = n + 1
+        if link.alive and (link.central.tx or link.peripheral.tx):
+            self.kick(link)
+
+    def _settle_link(self, link: Link, now: float) -> None:
+        """Count the idle events of ``link`` since the last settle, in closed form."""
+        state: _LinkState | None = link.state
+        if state is None:
+            return
+        events = max(0, math.floor((now - state.anchor) / state.interval) + 1)
+        new = events - state.settled
+        if new <= 0:
+            return
+        step = state.latency + 1
+        listened = events // step + (1 if events % step else 0)
+        listened_before = state.settled // step + (1 if state.settled % step else 0)
+        idle_c = max(0, new - state.busy_central)
+        idle_p = max(0, (listened - listened_before) - state.busy_peripheral)
+        empty = airtime.pdu_time_us(0, link.phy_c_to_p)
+        for end, idle in ((link.central, idle_c), (link.peripheral, idle_p)):
+            if idle and end.controller in self._devices:
+                self._time(end.controller).add(
+                    tx_us=idle * empty, rx_us=idle * empty, ramps=2 * idle
+                )
+        state.settled = events
+        state.busy_central = state.busy_peripheral = 0
+
+    def link_parameters_changed(self, link: Link) -> None:
+        state: _LinkState | None = link.state
+        if state is None:
+            return
+        now = self.loop.time()
+        self._settle_link(link, now)
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+        interval = link.interval * 0.00125
+        if (interval, link.latency) != (state.interval, state.latency):
+            # a new segment: the first event at the new interval after the instant
+            link.state = _LinkState(now + interval, interval, link.latency)
+        if link.central.tx or link.peripheral.tx:
+            self.kick(link)
+
+    def close_link(self, link: Link) -> None:
+        if link.state is not None and link.alive:
+            self._settle_link(link, self.loop.time())
+            if link.state.timer is not None:
+                link.state.timer.cancel()
+                link.state.timer = None
+        super().close_link(link)
+
+    def lose_link(self, link: Link, silent: VirtualController | None = None) -> None:
+        """A side went silent: the other notices after the supervision timeout."""
+        if not link.alive:
+            return
+        self.close_link(link)
+        timeout = link.timeout * 0.010
+        for end in (link.central, link.peripheral):
+            if end.controller is not silent:
+                self.loop.call_later(timeout, self._timed_out, end)
+
+    def _timed_out(self, end: LinkEnd) -> None:
+        if not end.controller.closed:
+            end.controller.on_link_lost(end)
+
+    def _log_failure(self, what: object) -> None:
+        import logging
+
+        logging.getLogger(__name__).exception("%r failed in an air-time event", what)
+
+
+def _octets(pdu: tuple[int, Any, Any] | None) -> int:
+    if pdu is None:
+        return 0
+    llid, payload, _ = pdu
+    if llid == LLID_CONTROL:
+        return CONTROL_PDU_SIZE.get(payload[0], 1)
+    return len(payload)

@@ -1,0 +1,258 @@
+"""The air-time medium, on virtual time: discovery odds, latency, timeouts, energy, throughput."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from bumble import hci
+from bumble.device import AdvertisingType, Device, Peer
+from bumble.gatt import Characteristic, Service
+from bumble.host import Host
+
+from bleradio import Medium
+from bleradio.airtime import PHY_1M, PHY_2M, max_throughput_bps
+from bleradio.controller import VirtualController
+from bleradio.transport import VirtualTransport
+
+from .vtime import run_virtual
+
+SERVICE = "a5a5a5a5-ffff-9999-1111-5a5a5a5a5a5a"
+CHAR = "a5a5a5a5-ffff-9999-2222-5a5a5a5a5a5a"
+
+
+async def _device(medium: Medium, label: str) -> Device:
+    transport = VirtualTransport(VirtualController(medium, label=label))
+    device = Device(name=label, host=Host(transport.source, transport.sink))
+    device.transport = transport  # type: ignore[attr-defined]
+    await device.power_on()
+    return device
+
+
+async def _connect(
+    central: Device, peripheral: Device, interval_ms: float = 50.0, latency: int = 0
+):
+    from bumble.device import ConnectionParametersPreferences
+
+    accepted = asyncio.get_running_loop().create_future()
+    peripheral.once("connection", accepted.set_result)
+    await peripheral.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
+    prefs = ConnectionParametersPreferences(
+        connection_interval_min=interval_ms,
+        connection_interval_max=interval_ms,
+        max_latency=latency,
+        supervision_timeout=max(1000, int(interval_ms * (latency + 1) * 4)),
+    )
+    connection = await central.connect(
+        peripheral.random_address,
+        timeout=5,
+        connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs},
+    )
+    return connection, await accepted
+
+
+def test_sparse_scan_hears_a_250ms_advertiser_one_time_in_six() -> None:
+    """The seed's central: 11.25 ms window every 1.28 s, 5 s scans, a 250 ms advertiser."""
+
+    async def main() -> tuple[int, int]:
+        medium = Medium(fast=False, seed=1)
+        advertiser = await _device(medium, "advertiser")
+        await advertiser.start_advertising(
+            advertising_type=AdvertisingType.UNDIRECTED,
+            advertising_data=b"\x05\x09test",
+            advertising_interval_min=250,
+            advertising_interval_max=250,
+        )
+        scanners = [await _device(medium, f"s{i}") for i in range(120)]
+        heard: set[int] = set()
+        for i, scanner in enumerate(scanners):
+            scanner.host.on(
+                "advertising_report",
+                lambda r, i=i: r.address == advertiser.random_address and heard.add(i),
+            )
+        # scans start at scattered times, as programs do
+        for scanner in scanners:
+            await asyncio.sleep(medium.random.uniform(0, 0.3))
+            await scanner.start_scanning(
+                legacy=True, active=False, scan_interval=1280, scan_window=11.25
+            )
+        await asyncio.sleep(5.0)
+        return len(heard), len(scanners)
+
+    heard, total = run_virtual(main)
+    # about one in six (0.17 expected): 20 of 120, give or take chance
+    assert 8 <= heard <= 34, (heard, total)
+
+
+def test_continuous_scan_hears_every_advertising_event() -> None:
+    async def main() -> int:
+        medium = Medium(fast=False, seed=2)
+        advertiser, scanner = await _device(medium, "adv"), await _device(medium, "scan")
+        reports = []
+        scanner.host.on("advertising_report", reports.append)
+        await scanner.start_scanning(legacy=True, active=False, scan_interval=100, scan_window=100)
+        await advertiser.start_advertising(
+            advertising_type=AdvertisingType.UNDIRECTED,
+            advertising_interval_min=100,
+            advertising_interval_max=100,
+        )
+        await asyncio.sleep(10.0)
+        return len([r for r in reports if r.address == advertiser.random_address])
+
+    events = run_virtual(main)
+    # one report per event (the scanner is on one channel at a time): 10 s / ~105 ms
+    assert 85 <= events <= 100
+
+
+@pytest.mark.parametrize("interval_ms", [7.5, 50.0])
+def test_read_takes_one_to_two_connection_intervals(interval_ms: float) -> None:
+    async def main() -> list[float]:
+        medium = Medium(fast=False, seed=3)
+        server, client = await _device(medium, "server"), await _device(medium, "client")
+        characteristic = Characteristic(
+            CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"value"
+        )
+        server.add_service(Service(SERVICE, [characteristic]))
+        c, _p = await _connect(client, server, interval_ms)
+        peer = Peer(c)
+        await peer.discover_services()
+        await peer.discover_characteristics()
+        [remote] = peer.get_characteristics_by_uuid(characteristic.uuid)
+        loop = asyncio.get_running_loop()
+        times = []
+        for _ in range(20):
+            await asyncio.sleep(medium.random.uniform(0, 0.1))
+            start = loop.time()
+            assert await peer.read_value(remote) == b"value"
+            times.append(loop.time() - start)
+        return times
+
+    interval = interval_ms / 1000
+    for duration in run_virtual(main):
+        assert interval * 0.99 <= duration <= 2 * interval * 1.01
+
+
+def test_supervision_timeout_drops_a_silent_peer() -> None:
+    async def main() -> tuple[list[int], float]:
+        medium = Medium(fast=False, seed=4)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        c, p = await _connect(central, peripheral)
+        reasons: list[int] = []
+        c.on("disconnection", reasons.append)
+        loop = asyncio.get_running_loop()
+        gone = loop.time()
+        await peripheral.transport.close()  # type: ignore[attr-defined]
+        while not reasons:
+            await asyncio.sleep(0.01)
+        return reasons, loop.time() - gone
+
+    reasons, after = run_virtual(main)
+    assert reasons == [hci.HCI_CONNECTION_TIMEOUT_ERROR]
+    assert 0.999 <= after <= 1.05  # the supervision timeout we asked for: 1000 ms
+
+
+def test_energy_adds_up_and_scales_with_the_advertising_interval() -> None:
+    async def main() -> dict:
+        medium = Medium(fast=False, seed=5)
+        fast_adv, slow_adv = await _device(medium, "fast"), await _device(medium, "slow")
+        idle = await _device(medium, "idle")
+        for device, interval in ((fast_adv, 100), (slow_adv, 1000)):
+            await device.start_advertising(
+                advertising_type=AdvertisingType.UNDIRECTED,
+                advertising_data=bytes(20),
+                advertising_interval_min=interval,
+                advertising_interval_max=interval,
+            )
+        await asyncio.sleep(20.0)
+        return {d.name: medium.energy(d.transport.controller) for d in (fast_adv, slow_adv, idle)}  # type: ignore[attr-defined]
+
+    reports = run_virtual(main)
+    for report in reports.values():
+        total = report.tx_ms + report.rx_ms + report.ramp_ms + report.off_ms
+        assert total == pytest.approx(report.elapsed_ms)
+    fast, slow, idle = reports["fast"], reports["slow"], reports["idle"]
+    assert idle.tx_ms == idle.rx_ms == 0 and idle.average_ma == pytest.approx(0.0019)
+    # 3 channels x 288 us (20 bytes of data) per event; ~190 events in 20 s at ~105 ms
+    assert 3 * 0.288 * 180 <= fast.tx_ms <= 3 * 0.288 * 200
+    assert 8 <= fast.tx_ms / slow.tx_ms <= 11
+    assert fast.average_ma > slow.average_ma > idle.average_ma
+
+
+def test_idle_connection_events_are_counted() -> None:
+    async def main() -> tuple:
+        medium = Medium(fast=False, seed=6)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        c, p = await _connect(central, peripheral, interval_ms=50, latency=4)
+        await asyncio.sleep(1.0)
+        before_c = medium.energy(central.transport.controller)  # type: ignore[attr-defined]
+        before_p = medium.energy(peripheral.transport.controller)  # type: ignore[attr-defined]
+        await asyncio.sleep(10.0)
+        after_c = medium.energy(central.transport.controller)  # type: ignore[attr-defined]
+        after_p = medium.energy(peripheral.transport.controller)  # type: ignore[attr-defined]
+        return after_c.tx_ms - before_c.tx_ms, after_p.tx_ms - before_p.tx_ms
+
+    central_tx, peripheral_tx = run_virtual(main)
+    # 200 events of an 80 us empty packet; the peripheral listens to one in five
+    assert central_tx == pytest.approx(200 * 0.080, rel=0.02)
+    assert peripheral_tx == pytest.approx(40 * 0.080, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("phy", "dle", "interval_ms"),
+    [
+        (PHY_1M, False, 7.5),
+        (PHY_1M, True, 7.5),
+        (PHY_2M, True, 7.5),
+        (PHY_1M, True, 50.0),
+        (PHY_2M, False, 50.0),
+    ],
+)
+def test_notification_throughput_matches_theory(phy: int, dle: bool, interval_ms: float) -> None:
+    async def main() -> float:
+        medium = Medium(fast=False, seed=7)
+        server, client = await _device(medium, "server"), await _device(medium, "client")
+        characteristic = Characteristic(
+            CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        server.add_service(Service(SERVICE, [characteristic]))
+        c, p = await _connect(client, server, interval_ms)
+        peer = Peer(c)
+        mtu = await peer.request_mtu(247 if dle else 23)
+        if not dle:
+            await c.set_data_length(27, 328)
+            await p.set_data_length(27, 328)
+        if phy == PHY_2M:
+            await c.set_phy(tx_phys=[hci.Phy.LE_2M], rx_phys=[hci.Phy.LE_2M])
+        await peer.discover_services()
+        await peer.discover_characteristics()
+        [remote] = peer.get_characteristics_by_uuid(characteristic.uuid)
+        received = [0]
+        await peer.subscribe(remote, lambda v: received.__setitem__(0, received[0] + len(v)))
+        await asyncio.sleep(0.5)
+        payload = bytes(mtu - 3)
+        loop = asyncio.get_running_loop()
+
+        queue = server.host.le_acl_packet_queue
+        assert queue is not None
+
+        async def pump() -> None:
+            # keep the controller's buffers full, without flooding the host's queue
+            while True:
+                if queue.pending < 40:
+                    await server.notify_subscriber(p, characteristic, payload)
+                else:
+                    await asyncio.sleep(0.0005)
+
+        task = asyncio.create_task(pump())
+        await asyncio.sleep(0.5)  # fill the pipe
+        start_bytes, start = received[0], loop.time()
+        await asyncio.sleep(2.0)
+        rate = (received[0] - start_bytes) * 8 / (loop.time() - start)
+        task.cancel()
+        return rate
+
+    rate = run_virtual(main)
+    theory = max_throughput_bps(
+        int(interval_ms * 1000), 251 if dle else 27, phy, att_mtu=247 if dle else 23
+    )
+    assert rate == pytest.approx(theory, rel=0.10), (rate, theory)
