@@ -401,7 +401,7 @@ class BLE:
         """Start a GATT client procedure; its events report the outcome (a link lost
         meanwhile ends it with a DONE event carrying a not-connected status)."""
         conn = self._connection(conn_handle)
-        self._stack.post(self._stack.spawn, getattr(self._host.gatt_client, procedure)(conn, *args))
+        self._stack.post(self._host.gatt_client.start, conn, procedure, *args)
 
     @staticmethod
     def _handle_range(start: Any, end: Any) -> tuple[int, int]:
@@ -463,7 +463,7 @@ class BLE:
                 errno.EALREADY, "the MTU of this connection was already exchanged (EALREADY)"
             )
         conn.mtu_exchanged = True
-        self._stack.spawn(self._host.gatt_client.exchange_mtu(conn, self._config["mtu"]))
+        self._host.gatt_client.start(conn, "exchange_mtu", self._config["mtu"])
 
     # --- L2CAP ---------------------------------------------------------------------------------
 

@@ -32,9 +32,7 @@ class Connection:
         self.indication_in_flight: int = 0  # value handle awaiting confirmation, or 0
         self.indication_timer: asyncio.TimerHandle | None = None
         # GATT client side
-        self.request_lock = asyncio.Lock()
-        self.response: asyncio.Future[bytes] | None = None
-        self.response_opcode = 0
+        self.requests: Any = None  # _gattc's queue of procedures, made on first use
 
     @property
     def encrypted(self) -> bool:

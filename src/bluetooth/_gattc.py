@@ -4,11 +4,19 @@ Runs on the stack thread. One ATT request is outstanding per connection at a tim
 rule); procedures queue behind each other. Results stream out as IRQ events exactly as
 MicroPython reports them: each RESULT as soon as it is known (a characteristic's end handle
 once the next declaration is seen), then one DONE with a status.
+
+Each procedure is a generator that yields the requests it sends and receives the responses.
+It is driven synchronously as each response arrives, so every event is emitted in the order
+the PDUs came in: a notification sent by the server after its write response is reported
+after GATTC_WRITE_DONE, as on a board.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _att as att
@@ -18,7 +26,12 @@ from ._uuid import UUID
 if TYPE_CHECKING:
     from ._conn import Connection
 
+logger = logging.getLogger(__name__)
+
 ATT_TIMEOUT = 30.0  # ATT transaction timeout (Core Vol 3 Part F §3.3.3)
+
+# A procedure yields request PDUs and is sent back the response PDUs (Error Responses too).
+Procedure = Generator[bytes, bytes, None]
 
 
 class ClientHooks(Protocol):
@@ -27,13 +40,86 @@ class ClientHooks(Protocol):
 
 
 class _Failed(Exception):
+    """Thrown into a procedure when its request cannot complete."""
+
     def __init__(self, status: int) -> None:
         self.status = status
+
+
+class _Requests:
+    """A connection's queue of procedures; the head one has a request on air."""
+
+    __slots__ = ("queue", "opcode", "timer")
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[Procedure, bytes]] = deque()  # (procedure, its pending request)
+        self.opcode = 0
+        self.timer: asyncio.TimerHandle | None = None
+
+
+def _error_code(pdu: bytes) -> int:
+    return att.parse_error(pdu)[2] if pdu[0] == att.ERROR_RSP else 0
 
 
 class GattClient:
     def __init__(self, hooks: ClientHooks) -> None:
         self.hooks = hooks
+
+    # --- driving procedures -----------------------------------------------------------------
+
+    def start(self, conn: Connection, procedure: str, *args: Any) -> None:
+        """Start a procedure by name (stack thread); its events report the outcome."""
+        generator: Procedure = getattr(self, procedure)(conn, *args)
+        try:
+            request = next(generator)
+        except StopIteration:
+            return
+        requests = _requests(conn)
+        requests.queue.append((generator, request))
+        if len(requests.queue) == 1:
+            self._send_head(conn, requests)
+
+    def _send_head(self, conn: Connection, requests: _Requests) -> None:
+        while requests.queue:
+            generator, request = requests.queue[0]
+            if not conn.connected:
+                self._advance(conn, requests, _Failed(ev.STATUS_NOT_CONNECTED))
+                continue
+            requests.opcode = request[0]
+            requests.timer = asyncio.get_running_loop().call_later(
+                ATT_TIMEOUT, self._timed_out, conn, requests
+            )
+            self.hooks.send_att(conn, request)
+            return
+
+    def _advance(self, conn: Connection, requests: _Requests, answer: bytes | _Failed) -> None:
+        """Hand the head procedure its response (or failure); queue its next request."""
+        if requests.timer is not None:
+            requests.timer.cancel()
+            requests.timer = None
+        generator, _ = requests.queue.popleft()
+        try:
+            if isinstance(answer, _Failed):
+                request = generator.throw(answer)
+            else:
+                request = generator.send(answer)
+        except StopIteration:
+            return
+        except Exception:  # a malformed response the procedure did not expect
+            logger.exception("GATT client procedure failed")
+            return
+        requests.queue.appendleft((generator, request))
+
+    def _timed_out(self, conn: Connection, requests: _Requests) -> None:
+        requests.timer = None
+        if requests.queue:
+            self._advance(conn, requests, _Failed(ev.STATUS_TIMEOUT))
+            self._send_head(conn, requests)
+
+    def on_disconnect(self, conn: Connection) -> None:
+        requests = _requests(conn)
+        while requests.queue:
+            self._advance(conn, requests, _Failed(ev.STATUS_NOT_CONNECTED))
 
     # --- PDUs from the server ---------------------------------------------------------------
 
@@ -50,55 +136,32 @@ class GattClient:
             else:
                 self.hooks.emit(ev.GATTC_NOTIFY, (conn.handle, handle, pdu[3:]))
             return
-        response = conn.response
-        if response is None or response.done():
+        requests = _requests(conn)
+        if not requests.queue or requests.timer is None:
             return  # an unexpected response: ignore it, as ATT says
-        if opcode == att.ERROR_RSP or opcode == att.RESPONSE_TO.get(conn.response_opcode):
-            response.set_result(pdu)
-
-    def on_disconnect(self, conn: Connection) -> None:
-        if conn.response is not None and not conn.response.done():
-            conn.response.set_exception(_Failed(ev.STATUS_NOT_CONNECTED))
-
-    async def _request(self, conn: Connection, pdu: bytes) -> bytes:
-        """Send a request, return the response PDU (an Error Response included)."""
-        async with conn.request_lock:
-            if not conn.connected:
-                raise _Failed(ev.STATUS_NOT_CONNECTED)
-            future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-            conn.response = future
-            conn.response_opcode = pdu[0]
-            self.hooks.send_att(conn, pdu)
-            try:
-                return await asyncio.wait_for(future, ATT_TIMEOUT)
-            except TimeoutError:
-                raise _Failed(ev.STATUS_TIMEOUT) from None
-            finally:
-                conn.response = None
-
-    @staticmethod
-    def _error_code(pdu: bytes) -> int:
-        return att.parse_error(pdu)[2] if pdu[0] == att.ERROR_RSP else 0
+        if opcode == att.ERROR_RSP or opcode == att.RESPONSE_TO.get(requests.opcode):
+            self._advance(conn, requests, pdu)
+            self._send_head(conn, requests)
 
     # --- procedures -------------------------------------------------------------------------
-    # Each runs as a task on the stack loop and always ends with its DONE event.
+    # Each ends with its DONE event, whatever happens (a lost link throws _Failed into it).
 
-    async def discover_services(self, conn: Connection, uuid: UUID | None) -> None:
+    def discover_services(self, conn: Connection, uuid: UUID | None) -> Procedure:
         status = 0
         try:
             start = 1
             while start <= 0xFFFF:
                 if uuid is None:
-                    pdu = att.read_by_type_req(
+                    request = att.read_by_type_req(
                         att.READ_BY_GROUP_TYPE_REQ, start, 0xFFFF, att.u16(att.PRIMARY_SERVICE)
                     )
                 else:
-                    pdu = att.find_by_type_value_req(
+                    request = att.find_by_type_value_req(
                         start, 0xFFFF, att.PRIMARY_SERVICE, att.uuid_to_att(bytes(uuid))
                     )
-                rsp = await self._request(conn, pdu)
+                rsp = yield request
                 if rsp[0] == att.ERROR_RSP:
-                    code = self._error_code(rsp)
+                    code = _error_code(rsp)
                     status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
                     break
                 if uuid is None:
@@ -108,15 +171,13 @@ class GattClient:
                     ]
                 else:
                     found = [(h, end, uuid) for h, end in att.parse_handles_information(rsp)]
-                if not found:
-                    break
                 last_end = 0
                 for handle, end, service_uuid in found:
                     self.hooks.emit(
                         ev.GATTC_SERVICE_RESULT, (conn.handle, handle, end, service_uuid)
                     )
                     last_end = max(last_end, end)
-                if last_end >= 0xFFFF or last_end < start:
+                if not found or last_end >= 0xFFFF or last_end < start:
                     break
                 start = last_end + 1
         except _Failed as failed:
@@ -125,9 +186,9 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_SERVICE_DONE, (conn.handle, status))
 
-    async def discover_characteristics(
+    def discover_characteristics(
         self, conn: Connection, start: int, end: int, uuid: UUID | None
-    ) -> None:
+    ) -> Procedure:
         status = 0
         pending: tuple[int, int, UUID] | None = None  # (value handle, properties, uuid)
 
@@ -145,14 +206,11 @@ class GattClient:
         try:
             handle = start
             while handle <= end:
-                rsp = await self._request(
-                    conn,
-                    att.read_by_type_req(
-                        att.READ_BY_TYPE_REQ, handle, end, att.u16(att.CHARACTERISTIC)
-                    ),
+                rsp = yield att.read_by_type_req(
+                    att.READ_BY_TYPE_REQ, handle, end, att.u16(att.CHARACTERISTIC)
                 )
                 if rsp[0] == att.ERROR_RSP:
-                    code = self._error_code(rsp)
+                    code = _error_code(rsp)
                     status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
                     break
                 entries = att.parse_attribute_data_list(rsp, 2)
@@ -172,16 +230,16 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_CHARACTERISTIC_DONE, (conn.handle, status))
 
-    async def discover_descriptors(self, conn: Connection, start: int, end: int) -> None:
+    def discover_descriptors(self, conn: Connection, start: int, end: int) -> Procedure:
         # ``start`` is the characteristic's value handle; descriptors follow it (NimBLE's
         # ble_gattc_disc_all_dscs, which MicroPython boards use).
         status = 0
         try:
             handle = start + 1
             while handle <= end:
-                rsp = await self._request(conn, att.find_information_req(handle, end))
+                rsp = yield att.find_information_req(handle, end)
                 if rsp[0] == att.ERROR_RSP:
-                    code = self._error_code(rsp)
+                    code = _error_code(rsp)
                     status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
                     break
                 entries = att.parse_find_information(rsp)
@@ -199,35 +257,40 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_DESCRIPTOR_DONE, (conn.handle, status))
 
-    async def read(self, conn: Connection, handle: int) -> None:
+    def read(self, conn: Connection, handle: int) -> Procedure:
         try:
-            rsp = await self._request(conn, att.handle_pdu(att.READ_REQ, handle))
-            status = self._error_code(rsp)
+            rsp = yield att.handle_pdu(att.READ_REQ, handle)
+            status = _error_code(rsp)
             if not status:
                 self.hooks.emit(ev.GATTC_READ_RESULT, (conn.handle, handle, rsp[1:]))
         except _Failed as failed:
             status = failed.status
         self.hooks.emit(ev.GATTC_READ_DONE, (conn.handle, handle, status))
 
-    def write_command(self, conn: Connection, handle: int, data: bytes) -> None:
-        self.hooks.send_att(conn, att.handle_pdu(att.WRITE_CMD, handle, data[: conn.mtu - 3]))
-
-    async def write_request(self, conn: Connection, handle: int, data: bytes) -> None:
+    def write_request(self, conn: Connection, handle: int, data: bytes) -> Procedure:
         try:
-            rsp = await self._request(
-                conn, att.handle_pdu(att.WRITE_REQ, handle, data[: conn.mtu - 3])
-            )
-            status = self._error_code(rsp)
+            rsp = yield att.handle_pdu(att.WRITE_REQ, handle, data[: conn.mtu - 3])
+            status = _error_code(rsp)
         except _Failed as failed:
             status = failed.status
         self.hooks.emit(ev.GATTC_WRITE_DONE, (conn.handle, handle, status))
 
-    async def exchange_mtu(self, conn: Connection, mtu: int) -> None:
+    def exchange_mtu(self, conn: Connection, mtu: int) -> Procedure:
         try:
-            rsp = await self._request(conn, att.exchange_mtu(att.EXCHANGE_MTU_REQ, mtu))
+            rsp = yield att.exchange_mtu(att.EXCHANGE_MTU_REQ, mtu)
         except _Failed:
             return
         if rsp[0] != att.EXCHANGE_MTU_RSP:
             return  # the server refused: the MTU stays 23 and no event fires, as on NimBLE
         conn.mtu = max(att.DEFAULT_MTU, min(mtu, att.parse_u16(rsp)))
         self.hooks.emit(ev.MTU_EXCHANGED, (conn.handle, conn.mtu))
+
+    def write_command(self, conn: Connection, handle: int, data: bytes) -> None:
+        self.hooks.send_att(conn, att.handle_pdu(att.WRITE_CMD, handle, data[: conn.mtu - 3]))
+
+
+def _requests(conn: Connection) -> _Requests:
+    requests = conn.requests
+    if requests is None:
+        requests = conn.requests = _Requests()
+    return requests

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -190,6 +191,9 @@ def test_bad_radio_configuration_is_a_clear_error(monkeypatch) -> None:
     with pytest.raises(ValueError, match="AIOBLE_RADIO"):
         ble.active(True)
     assert ble.active() is False
-    monkeypatch.setenv("AIOBLE_RADIO", "127.0.0.1:1")  # nobody listens there
-    with pytest.raises(OSError, match="127.0.0.1:1"):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("AIOBLE_RADIO", address)
+    with pytest.raises(OSError, match=address):
         ble.active(True)
