@@ -9,7 +9,7 @@ import logging
 import sys
 
 from blerun import multitest, run
-from blerun.radio import KINDS
+from blerun.radio import KINDS, RadioOptionError, parse_radio_option
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -21,10 +21,29 @@ def _add_fast(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="virtual radio without air time: packets are delivered at once",
     )
+    parser.add_argument(
+        "-o",
+        "--radio-option",
+        action="append",
+        default=[],
+        type=_radio_option,
+        metavar="KEY=VALUE",
+        help="a parameter of the virtual radio (keyword of bleradio.serve); repeatable",
+    )
+
+
+def _radio_option(text: str) -> tuple[str, object]:
+    try:
+        return parse_radio_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _radio_options(args: argparse.Namespace) -> dict[str, object]:
-    return {"fast": True} if args.fast else {}
+    options = dict(args.radio_option)
+    if args.fast:
+        options["fast"] = True
+    return options
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,32 +113,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
             energy=args.energy,
             timeline=args.timeline,
         )
-    except run.ProgramNotFound as exc:
+    except (run.ProgramNotFound, RadioOptionError) as exc:
         print(f"aioble run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return result.exit_status
 
 
-async def _serve_radio(host: str, port: int, options: dict[str, object]) -> None:
+async def _serve_radio(host: str, port: int, options: dict[str, object]) -> int:
     import bleradio
 
-    server = await bleradio.serve(host=host, port=port, **options)
+    try:
+        server = await bleradio.serve(host=host, port=port, **options)
+    except (TypeError, ValueError) as exc:
+        print(f"aioble radio: radio options {options}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"aioble radio: {exc}", file=sys.stderr)
+        return 1
     try:
         print(f"aioble radio: listening on {server.address}")
         print(f"export AIOBLE_RADIO={server.address}", flush=True)
         await asyncio.Event().wait()
     finally:
         await server.close()
-
-
-def _cmd_radio(args: argparse.Namespace) -> int:
-    asyncio.run(_serve_radio(args.host, args.port, _radio_options(args)))
     return 0
 
 
+def _cmd_radio(args: argparse.Namespace) -> int:
+    return asyncio.run(_serve_radio(args.host, args.port, _radio_options(args)))
+
+
 def _cmd_multitest(args: argparse.Namespace) -> int:
-    if args.fast and args.radio != "virtual":
-        print("aioble multitest: --fast is an option of the virtual radio only", file=sys.stderr)
+    if _radio_options(args) and args.radio != "virtual":
+        print(
+            "aioble multitest: --fast and --radio-option are for the virtual radio only",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         summary = multitest.run_tests(
@@ -129,7 +158,7 @@ def _cmd_multitest(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             instance_timeout=args.instance_timeout,
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RadioOptionError) as exc:
         print(f"aioble multitest: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return summary.exit_status

@@ -37,12 +37,19 @@ RADIO_VARIABLES = ("AIOBLE_RADIO", "AIOBLE_TRANSPORT")
 KINDS = ("virtual", "rootcanal")
 
 
+class RadioOptionError(ValueError):
+    """The radio refused an option (unknown name or bad value)."""
+
+
 @asynccontextmanager
 async def virtual_radio(**options: Any) -> AsyncIterator[PrivateRadio]:
     """A private shared virtual radio on loopback; `options` go to `bleradio.serve`."""
     import bleradio
 
-    server = await bleradio.serve(host="127.0.0.1", port=0, **options)
+    try:
+        server = await bleradio.serve(host="127.0.0.1", port=0, **options)
+    except (TypeError, ValueError) as exc:
+        raise RadioOptionError(f"radio options {options}: {exc}") from exc
     try:
         yield PrivateRadio({"AIOBLE_RADIO": server.address}, server)
     finally:
@@ -72,6 +79,27 @@ def radio_provider(radio: str | RadioProvider, **options: Any) -> RadioProvider:
         return lambda: virtual_radio(**options)
     if radio == "rootcanal":
         if options:
-            raise ValueError(f"rootcanal takes no radio options (got {sorted(options)})")
+            raise RadioOptionError(f"rootcanal takes no radio options (got {sorted(options)})")
         return rootcanal_radio
     raise ValueError(f"unknown radio {radio!r} (expected one of {', '.join(KINDS)})")
+
+
+def parse_radio_option(text: str) -> tuple[str, bool | int | float | str]:
+    """`KEY=VALUE` from the command line into a keyword argument of `bleradio.serve`:
+    true/false/yes/no become bools, numbers become int or float, anything else a str."""
+    key, sep, value = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key.isidentifier():
+        raise ValueError(f"radio option {text!r}: expected KEY=VALUE")
+    value = value.strip()
+    lowered = value.lower()
+    if lowered in ("true", "yes", "on"):
+        return key, True
+    if lowered in ("false", "no", "off"):
+        return key, False
+    for convert in (int, float):
+        try:
+            return key, convert(value)
+        except ValueError:
+            pass
+    return key, value

@@ -147,3 +147,37 @@ def test_colour_only_when_asked() -> None:
     assert plain.getvalue() == "a   ! text\n"
     assert coloured.getvalue() == "\x1b[36ma  \x1b[0m \x1b[31m!\x1b[0m text\n"
     # A StringIO is no terminal: run_programs leaves colour off by itself.
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [
+        ("fast=1", ("fast", 1)),
+        ("fast=true", ("fast", True)),
+        ("fast=No", ("fast", False)),
+        ("seed=42", ("seed", 42)),
+        ("min-advertising-interval=0.02", ("min_advertising_interval", 0.02)),
+        ("phy=2M", ("phy", "2M")),
+        ("name=", ("name", "")),
+    ],
+)
+def test_parse_radio_option(text: str, option: tuple) -> None:
+    from blerun.radio import parse_radio_option
+
+    assert parse_radio_option(text) == option
+
+
+@pytest.mark.parametrize("text", ["fast", "=1", "two words=1"])
+def test_parse_radio_option_errors(text: str) -> None:
+    from blerun.radio import parse_radio_option
+
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_radio_option(text)
+
+
+def test_cli_passes_radio_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prog = write(tmp_path, "p.py", "print('ok')\n")
+    assert cli.main(["run", "-o", "seed=7", "--fast", prog]) == 0
+    assert capsys.readouterr().out == "p | ok\n"
+    with pytest.raises(SystemExit):
+        cli.main(["run", "-o", "nonsense", prog])
