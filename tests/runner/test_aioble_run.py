@@ -181,3 +181,17 @@ def test_cli_passes_radio_options(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == "p | ok\n"
     with pytest.raises(SystemExit):
         cli.main(["run", "-o", "nonsense", prog])
+
+
+def test_energy_per_program(needs_ble, tmp_path: Path) -> None:
+    advertiser = write(
+        tmp_path,
+        "advertiser.py",
+        "import bluetooth, time\nble = bluetooth.BLE()\nble.active(True)\n"
+        "ble.gap_advertise(20_000, b'\\x02\\x01\\x06')\ntime.sleep_ms(300)\n",
+    )
+    result, out, err = run([advertiser], energy=True, radio_options={"fast": False})
+    assert result.exit_status == 0, out + err
+    assert result.energy is not None and [r.label for r in result.energy] == ["advertiser"]
+    assert result.energy[0].tx_ms > 0  # ~15 advertising events of three PDUs each
+    assert "current profile:" in out
