@@ -37,7 +37,7 @@ _IRQ_PERIPHERAL_DISCONNECT = const(8)
 _IRQ_MTU_EXCHANGED = const(21)
 
 # The status of a procedure the stack ended because the link dropped (BLE_HS_ENOTCONN).
-_STATUS_NOT_CONNECTED = const(7)
+_STATUS_NOT_CONNECTED = const(0x1F)  # bluetooth: the link dropped mid-procedure
 
 # The ATT MTU every link starts with, before an exchange.
 _DEFAULT_MTU = const(23)

@@ -300,7 +300,7 @@ class BLE:
         self,
         addr_type: int | None,
         addr: Any = None,
-        scan_duration_ms: int = 2000,
+        scan_duration_ms: int | None = 2000,
         min_conn_interval_us: int | None = None,
         max_conn_interval_us: int | None = None,
     ) -> None:
@@ -316,7 +316,7 @@ class BLE:
         address = _buffer(addr, "addr")
         if len(address) != 6:
             raise ValueError(f"addr must be 6 bytes, got {len(address)}")
-        duration = _int(scan_duration_ms, "scan_duration_ms")
+        duration = 2000 if scan_duration_ms is None else _int(scan_duration_ms, "scan_duration_ms")
         if duration < 0:
             raise ValueError(f"scan_duration_ms must not be negative, got {duration}")
         intervals = []
@@ -364,6 +364,9 @@ class BLE:
         value = _buffer(data, "data")
         self._check_active()
         self._db.write(handle, value)
+        snapshot = self._irq.snapshot
+        if snapshot is not None and snapshot[0] == handle and self._irq.in_handler_thread():
+            self._irq.snapshot = None  # the handler replaced the value it was shown
         if send_update:
             self._call(self._host.update_subscribers, handle)
 

@@ -32,10 +32,11 @@ GET_SECRET = 29
 SET_SECRET = 30
 PASSKEY_ACTION = 31
 
-# Statuses of DONE events that did not come from an ATT error response: NimBLE's host error
-# codes, which is what MicroPython boards report (an ATT error is reported as its ATT code).
-STATUS_NOT_CONNECTED = 7  # BLE_HS_ENOTCONN: the link dropped mid-procedure
-STATUS_TIMEOUT = 13  # BLE_HS_ETIMEOUT: no answer within the ATT transaction timeout (30 s)
+# Statuses of DONE events that did not come from an ATT error response. An ATT error is
+# reported as its ATT code (0x01-0x13, 0x80-0xFF); these take btstack's values, which no ATT
+# error uses, so a program can tell a lost link from an error answered by the peer.
+STATUS_NOT_CONNECTED = 0x1F  # the link dropped mid-procedure (ATT_ERROR_HCI_DISCONNECT_RECEIVED)
+STATUS_TIMEOUT = 0x7F  # no answer within the ATT transaction timeout, 30 s (ATT_ERROR_TIMEOUT)
 
 # The connection handle of PERIPHERAL_DISCONNECT when a connect attempt fails or is cancelled.
 NO_CONNECTION = 0xFFFF

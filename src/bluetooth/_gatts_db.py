@@ -247,16 +247,17 @@ class GattDatabase:
             entry.append = append
             entry.data = b""
 
-    def remote_write(self, attribute: Attribute, data: bytes) -> bytes:
+    def remote_write(self, attribute: Attribute, data: bytes) -> bytes | None:
         """A peer's write: cut to the buffer, or appended in append mode. Returns the value
-        now stored (what the handler of this write will read)."""
+        the handler of this write must read, or None where the buffer itself is what it reads
+        (append mode, whose ``gatts_read`` consumes what accumulated)."""
         entry = attribute.entry
         assert entry is not None
         with self.lock:
             if entry.append:
                 entry.data = (entry.data + data)[: entry.alloc]
-            else:
-                entry.data = data[: entry.alloc]
+                return None
+            entry.data = data[: entry.alloc]
             return entry.data
 
     def peek(self, attribute: Attribute) -> bytes:

@@ -12,7 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bumble import hci
-from bumble.core import ConnectionError as BumbleConnectionError
 from bumble.core import PhysicalTransport
 from bumble.device import (
     AdvertisingType,
@@ -358,12 +357,13 @@ class RadioHost:
                 own_address_type=self.own_address_type,
                 timeout=timeout,
             )
-        except (BumbleConnectionError, TimeoutError, hci.HCI_Error) as error:
-            logger.debug("connect to %s failed: %s", peer, error)
-            self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
         except asyncio.CancelledError:
             self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
             raise
+        except Exception as error:  # noqa: BLE001 - timeout, cancel, refusal: all end the same
+            # (Bumble's TimeoutError is its own class, not the builtin one.)
+            logger.debug("connect to %s failed: %r", peer, error)
+            self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
         finally:
             self._connect_task = None
 
@@ -476,8 +476,10 @@ class RadioHost:
             return 0 if not result else att.READ_NOT_PERMITTED
         return result
 
-    def written(self, conn: Connection, handle: int, value: bytes) -> None:
-        self.irq.emit(ev.GATTS_WRITE, (conn.handle, handle), (handle, value))
+    def written(self, conn: Connection, handle: int, value: bytes | None) -> None:
+        self.irq.emit(
+            ev.GATTS_WRITE, (conn.handle, handle), None if value is None else (handle, value)
+        )
 
     def mtu_exchanged(self, conn: Connection, mtu: int) -> None:
         self.irq.emit(ev.MTU_EXCHANGED, (conn.handle, mtu))

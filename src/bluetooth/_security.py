@@ -163,6 +163,11 @@ class Security:
         if device is None or not conn.connected:
             return
         link = conn.link
+        if conn.encrypted:
+            # Already secured (Bumble's encrypt() would wait forever for a key refresh event
+            # that an encrypted link never sends): report the state as it is.
+            self._report(conn)
+            return
         if not conn.central:
             device.request_pairing(link)
             return
