@@ -130,6 +130,27 @@ class Security:
     def attach(self, device: Any) -> None:
         device.keystore = self.store
         device.pairing_config_factory = self._pairing_config
+        device.host.long_term_key_provider = self._long_term_key
+
+    async def _long_term_key(self, connection_handle: int, rand: bytes, ediv: int) -> bytes | None:
+        """The key a peripheral answers an LTK request with. Bumble 0.0.236 answers a legacy
+        bond with the central's key instead of its own, and a real controller then drops the
+        link (MIC failure); this picks the stored key whose EDIV and Rand the central sent."""
+        device = self.host.device
+        if device is None or (link := device.lookup_connection(connection_handle)) is None:
+            return None
+        ltk = device.smp_manager.get_long_term_key(link, rand, ediv)
+        if ltk is not None:
+            return ltk
+        keys = await self.store.get(str(link.peer_address))
+        if keys is None:
+            return None
+        if keys.ltk is not None:
+            return keys.ltk.value
+        for key in (keys.ltk_central, keys.ltk_peripheral):
+            if key is not None and key.ediv == ediv and (key.rand or bytes(8)) == rand:
+                return key.value
+        return None
 
     def _pairing_config(self, link: Any) -> PairingConfig:
         config = self.host.ble._config

@@ -151,3 +151,22 @@ def test_bond_survives_restart_and_re_encrypts_without_pairing(make_radio) -> No
     assert not [e for e in crec.events[mark_c:] if e[0] == SET_SECRET]
     c.gattc_read(conn, value)
     assert crec.wait(READ_RESULT, start=mark_c)[2] == b"secret"
+
+
+def test_legacy_bond_re_encrypts(make_radio) -> None:
+    """Legacy pairing (le_secure=False): the peripheral must answer with its own LTK."""
+    (c, crec), (p, prec), conn, peer, value, *_ = _pair(make_radio, le_secure=False)
+    c.gap_pair(conn)
+    assert crec.wait(ENCRYPTION_UPDATE, timeout=10)[1] is True
+    prec.wait(ENCRYPTION_UPDATE, timeout=10)
+    c.gap_disconnect(conn)
+    crec.wait(8)
+    mark_c, mark_p = crec.mark(), prec.mark()
+    p.gap_advertise(20_000, b"\x02\x01\x06")
+    c.gap_connect(*p.config("mac"))
+    conn = crec.wait(7, start=mark_c)[0]
+    c.gap_pair(conn)
+    assert crec.wait(ENCRYPTION_UPDATE, start=mark_c, timeout=10)[1:4] == (True, False, True)
+    assert prec.wait(ENCRYPTION_UPDATE, start=mark_p, timeout=10)[1] is True
+    c.gattc_read(conn, value)
+    assert crec.wait(READ_RESULT, start=mark_c)[2] == b"secret"
