@@ -25,6 +25,8 @@ Handler = Callable[[int, tuple[Any, ...]], Any]
 # IRQs, where the stack calls the handler before it processes the next write).
 Snapshot = tuple[int, bytes] | None
 
+IDLE_EXIT = 10.0  # seconds without events after which the thread ends
+
 
 class IrqDispatcher:
     def __init__(self, context: contextvars.Context, name: str) -> None:
@@ -50,19 +52,21 @@ class IrqDispatcher:
         """Queue an event (any thread). Dropped when no handler is set, as on a board."""
         if self.handler is None:
             return
-        self._ensure_thread()
         self._queue.put((event, data, snapshot, None, None))
+        self._ensure_thread()
 
     async def ask(self, event: int, data: tuple[Any, ...], default: Any) -> Any:
         """Queue an event whose handler's return value matters; await that value (stack loop)."""
         if self.handler is None:
             return default
-        self._ensure_thread()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put((event, data, None, future, default))
+        self._ensure_thread()
         return await future
 
     def _ensure_thread(self) -> None:
+        """Start the thread if it is not running (it ends after a while with no events, so
+        a process that makes many radios does not keep an idle thread for each)."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
@@ -71,10 +75,23 @@ class IrqDispatcher:
                     )
                     self._thread.start()
 
-    def _run(self) -> None:
-        get = self._queue.get
+    def _next(
+        self,
+    ) -> tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any] | None:
         while True:
-            event, data, snapshot, future, default = get()
+            try:
+                return self._queue.get(timeout=IDLE_EXIT)
+            except queue.Empty:
+                with self._start_lock:
+                    # Events are queued before _ensure_thread looks at _thread, under this
+                    # lock: whatever is queued now is seen here or by a new thread.
+                    if self._queue.empty():
+                        self._thread = None
+                        return None
+
+    def _run(self) -> None:
+        while (item := self._next()) is not None:
+            event, data, snapshot, future, default = item
             handler = self.handler
             result = default
             if handler is not None:

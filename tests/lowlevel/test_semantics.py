@@ -193,3 +193,25 @@ def test_use_selects_the_current_radio(make_radio) -> None:
         assert bluetooth.BLE() is a
     assert bluetooth.BLE() is bluetooth.BLE()
     assert bluetooth.BLE() not in (a, b)
+
+
+def test_irq_thread_ends_when_idle_and_comes_back(make_radio, monkeypatch) -> None:
+    from bluetooth import _irq
+
+    monkeypatch.setattr(_irq, "IDLE_EXIT", 0.05)
+    central = make_radio("c")
+    peripheral = make_radio("p")
+    p, _ = peripheral
+    ((char, _, _),) = p.gatts_register_services([SERVICE])
+    conn, peer = connect(central, peripheral)
+    dispatcher = central[0]._irq
+    deadline = time.monotonic() + 5
+    while dispatcher.thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert dispatcher.thread is None  # idle: the thread has ended
+    for i in range(50):
+        p.gatts_notify(peer, char, str(i))
+    deadline = time.monotonic() + 5
+    while len(central[1].all(NOTIFY)) < 50 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [d[2] for d in central[1].all(NOTIFY)] == [str(i).encode() for i in range(50)]
