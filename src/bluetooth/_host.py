@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from bumble import hci
@@ -125,6 +126,7 @@ class RadioHost:
         self.gatt_server = GattServer(self.db, self)
         self.gatt_client = GattClient(self)
         self.random_address: hci.Address | None = None
+        self.irk = secrets.token_bytes(16)
         self.own_address_type = hci.OwnAddressType.PUBLIC
         self.address: tuple[int, bytes] = (0, bytes(6))
         self.scanning = False
@@ -146,6 +148,7 @@ class RadioHost:
         device_config = DeviceConfiguration()
         device_config.gap_service_enabled = False
         device_config.gatt_service_enabled = False
+        device_config.irk = self.irk  # resolvable private addresses (addr_mode 2) resolve to us
         device = Device(config=device_config, host=host)
         device.on("flush", self._on_flush)
         self.security.attach(device)
