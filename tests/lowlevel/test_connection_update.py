@@ -4,7 +4,7 @@ connection parameters; the program sees the new values (in 1.25 ms / 10 ms units
 from __future__ import annotations
 
 from bumble.device import Device
-from bumble.hci import OwnAddressType
+from bumble.hci import Address, OwnAddressType
 
 import bleradio
 from bluetooth._stack import StackThread
