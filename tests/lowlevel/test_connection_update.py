@@ -9,8 +9,6 @@ from bumble.hci import Address, OwnAddressType
 import bleradio
 from bluetooth._stack import StackThread
 
-from .conftest import connect  # noqa: F401 - shared fixtures live beside it
-
 CONNECTION_UPDATE, CENTRAL_CONNECT = 27, 1
 
 
