@@ -35,8 +35,12 @@ def test_just_works_bond_and_reencrypt(radio: Radio, sc: bool) -> None:
         _config(central, sc=sc)
         _config(peripheral, sc=sc)
         c, p = await connect(central, peripheral)
+        paired: list = []
+        c.on("pairing", lambda keys: paired.append("c"))
+        p.on("pairing", lambda keys: paired.append("p"))
         await c.pair()
-        await wait_for(lambda: c.is_encrypted and p.is_encrypted)
+        # Encryption comes before key distribution: wait for both sides' keys.
+        await wait_for(lambda: c.is_encrypted and p.is_encrypted and len(paired) == 2)
         assert await central.keystore.get(str(peripheral.random_address)) is not None
         assert await peripheral.keystore.get(str(central.random_address)) is not None
 
