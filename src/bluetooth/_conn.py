@@ -25,6 +25,7 @@ class Connection:
         # security (see _security): MITM-protected keys, and a bond stored for the peer
         self.mitm = False
         self.bonded = False
+        self.securing = False  # our pairing / re-encryption is under way
         # GATT server side
         self.cccd: dict[int, int] = {}
         self.prepared: list[tuple[int, int, bytes]] = []

@@ -9,7 +9,7 @@ raise nothing, as on MicroPython's NimBLE port.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _att as att
 from ._gatts_db import CCCD, CHAR_DECL, DESCRIPTOR, SERVICE, VALUE, Attribute, GattDatabase
@@ -28,6 +28,7 @@ class ServerHooks(Protocol):
     def written(self, conn: Connection, handle: int, value: bytes | None) -> None: ...
     def mtu_exchanged(self, conn: Connection, mtu: int) -> None: ...
     def indication_confirmed(self, conn: Connection) -> None: ...
+    def spawn(self, coro: Any) -> None: ...
     @property
     def preferred_mtu(self) -> int: ...
 
@@ -46,27 +47,34 @@ class GattServer:
             att.EXCHANGE_MTU_REQ: self._exchange_mtu,
             att.FIND_INFORMATION_REQ: self._find_information,
             att.FIND_BY_TYPE_VALUE_REQ: self._find_by_type_value,
-            att.READ_BY_TYPE_REQ: self._read_by_type,
-            att.READ_REQ: self._read,
-            att.READ_BLOB_REQ: self._read_blob,
-            att.READ_MULTIPLE_REQ: self._read_multiple,
             att.READ_BY_GROUP_TYPE_REQ: self._read_by_group_type,
             att.WRITE_REQ: self._write_request,
             att.PREPARE_WRITE_REQ: self._prepare_write,
             att.EXECUTE_WRITE_REQ: self._execute_write,
         }
+        self._reads = {
+            att.READ_BY_TYPE_REQ: self._read_by_type,
+            att.READ_REQ: self._read,
+            att.READ_BLOB_REQ: self._read_blob,
+            att.READ_MULTIPLE_REQ: self._read_multiple,
+        }
 
-    async def on_pdu(self, conn: Connection, pdu: bytes) -> None:
-        """A client-to-server PDU (request, command or confirmation)."""
+    def on_pdu(self, conn: Connection, pdu: bytes) -> None:
+        """A client-to-server PDU (request, command or confirmation), handled at once so that
+        its effects and events keep the order PDUs arrive in. Only reads wait (for the
+        program's READ_REQUEST answer): they finish in a task."""
         opcode = pdu[0]
         if opcode == att.WRITE_CMD:
             try:
-                await self._write(conn, pdu, command=True)
+                self._write(conn, pdu)
             except (_Reject, att.PduError):
                 pass  # commands get no answer, errors included
             return
         if opcode == att.HANDLE_VALUE_CFM:
             self.hooks.indication_confirmed(conn)
+            return
+        if opcode in self._reads:
+            self.hooks.spawn(self._answer_read(conn, pdu, self._reads[opcode]))
             return
         handler = self._handlers.get(opcode)
         if handler is None:
@@ -74,12 +82,22 @@ class GattServer:
                 self.hooks.send_att(conn, att.error_rsp(opcode, 0, att.REQUEST_NOT_SUPPORTED))
             return
         try:
-            response = await handler(conn, pdu)
+            response = handler(conn, pdu)
         except _Reject as reject:
             response = att.error_rsp(opcode, reject.handle, reject.code)
         except att.PduError:
             response = att.error_rsp(opcode, 0, att.INVALID_PDU)
         if response is not None and conn.connected:
+            self.hooks.send_att(conn, response)
+
+    async def _answer_read(self, conn: Connection, pdu: bytes, handler: Any) -> None:
+        try:
+            response = await handler(conn, pdu)
+        except _Reject as reject:
+            response = att.error_rsp(pdu[0], reject.handle, reject.code)
+        except att.PduError:
+            response = att.error_rsp(pdu[0], 0, att.INVALID_PDU)
+        if conn.connected:
             self.hooks.send_att(conn, response)
 
     # --- helpers --------------------------------------------------------------------------
@@ -134,7 +152,7 @@ class GattServer:
 
     # --- requests ---------------------------------------------------------------------------
 
-    async def _exchange_mtu(self, conn: Connection, pdu: bytes) -> bytes | None:
+    def _exchange_mtu(self, conn: Connection, pdu: bytes) -> bytes | None:
         client_mtu = att.parse_u16(pdu)
         server_mtu = self.hooks.preferred_mtu
         response = att.exchange_mtu(att.EXCHANGE_MTU_RSP, server_mtu)
@@ -146,7 +164,7 @@ class GattServer:
         self.hooks.mtu_exchanged(conn, mtu)
         return None
 
-    async def _find_information(self, conn: Connection, pdu: bytes) -> bytes:
+    def _find_information(self, conn: Connection, pdu: bytes) -> bytes:
         start, end = self._range(pdu)
         entries: list[bytes] = []
         size = 0
@@ -164,7 +182,7 @@ class GattServer:
             raise _Reject(att.ATTRIBUTE_NOT_FOUND, start)
         return bytes((att.FIND_INFORMATION_RSP, 1 if size == 2 else 2)) + b"".join(entries)
 
-    async def _find_by_type_value(self, conn: Connection, pdu: bytes) -> bytes:
+    def _find_by_type_value(self, conn: Connection, pdu: bytes) -> bytes:
         start, end = self._range(pdu)
         att_type = att.parse_u16(pdu, 5)
         value = pdu[7:]
@@ -235,7 +253,7 @@ class GattServer:
             out += await self._readable_value(conn, attribute)
         return bytes((att.READ_MULTIPLE_RSP,)) + out[: conn.mtu - 1]
 
-    async def _read_by_group_type(self, conn: Connection, pdu: bytes) -> bytes:
+    def _read_by_group_type(self, conn: Connection, pdu: bytes) -> bytes:
         start, end = self._range(pdu)
         group = pdu[5:]
         if group != att.u16(att.PRIMARY_SERVICE):
@@ -256,16 +274,16 @@ class GattServer:
             raise _Reject(att.ATTRIBUTE_NOT_FOUND, start)
         return att.list_rsp(att.READ_BY_GROUP_TYPE_RSP, entries, with_length=True)
 
-    async def _write(self, conn: Connection, pdu: bytes, command: bool) -> None:
+    def _write(self, conn: Connection, pdu: bytes) -> None:
         attribute = self._attribute(att.parse_u16(pdu))
         self._check_writable(conn, attribute)
         self._store(conn, attribute, pdu[3:])
 
-    async def _write_request(self, conn: Connection, pdu: bytes) -> bytes:
-        await self._write(conn, pdu, command=False)
+    def _write_request(self, conn: Connection, pdu: bytes) -> bytes:
+        self._write(conn, pdu)
         return bytes((att.WRITE_RSP,))
 
-    async def _prepare_write(self, conn: Connection, pdu: bytes) -> bytes:
+    def _prepare_write(self, conn: Connection, pdu: bytes) -> bytes:
         attribute = self._attribute(att.parse_u16(pdu))
         offset = att.parse_u16(pdu, 3)
         self._check_writable(conn, attribute)
@@ -274,7 +292,7 @@ class GattServer:
         conn.prepared.append((attribute.handle, offset, pdu[5:]))
         return bytes((att.PREPARE_WRITE_RSP,)) + pdu[1:]
 
-    async def _execute_write(self, conn: Connection, pdu: bytes) -> bytes:
+    def _execute_write(self, conn: Connection, pdu: bytes) -> bytes:
         if len(pdu) != 2:
             raise att.PduError("bad Execute Write")
         prepared, conn.prepared = conn.prepared, []

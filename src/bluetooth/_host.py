@@ -132,6 +132,10 @@ class RadioHost:
         self.scanning = False
         self._scan_timer: asyncio.TimerHandle | None = None
         self._connect_task: asyncio.Task[None] | None = None
+        # A connect attempt that has not yet ended in a connection or a failure. The task may
+        # outlive it by a few loop turns; a new attempt waits for it then (NimBLE likewise
+        # ends its connect procedure before the program sees PERIPHERAL_CONNECT).
+        self._connecting = False
         self.lost = False
         self.tx = TxWindow()
         self.l2cap = L2cap(self)
@@ -319,7 +323,7 @@ class RadioHost:
         max_interval_us: int | None,
     ) -> None:
         device = self._device()
-        if self._connect_task is not None and not self._connect_task.done():
+        if self._connecting:
             raise OSError(114, "a connection attempt is already in progress (EALREADY)")
         interval_min = (
             DEFAULT_CONN_INTERVAL_MIN_MS if min_interval_us is None else min_interval_us / 1000
@@ -339,8 +343,9 @@ class RadioHost:
         )
         peer = addr_to_bumble(addr_type, addr)
         timeout = (duration_ms or DEFAULT_CONNECT_DURATION_MS) / 1000
+        self._connecting = True
         self._connect_task = asyncio.get_running_loop().create_task(
-            self._connect(device, peer, preferences, timeout, addr_type, addr)
+            self._connect(device, peer, preferences, timeout, addr_type, addr, self._connect_task)
         )
 
     async def _connect(
@@ -351,8 +356,11 @@ class RadioHost:
         timeout: float,
         addr_type: int,
         addr: bytes,
+        previous: asyncio.Task[None] | None,
     ) -> None:
         try:
+            if previous is not None:
+                await asyncio.wait([previous])  # the last attempt's task winding down
             await device.connect(
                 peer,
                 transport=PhysicalTransport.LE,
@@ -361,17 +369,23 @@ class RadioHost:
                 timeout=timeout,
             )
         except asyncio.CancelledError:
-            self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
+            if self._connecting:  # not a task winding down after its connection came up
+                self._connect_failed(addr_type, addr)
             raise
         except Exception as error:  # noqa: BLE001 - timeout, cancel, refusal: all end the same
             # (Bumble's TimeoutError is its own class, not the builtin one.)
             logger.debug("connect to %s failed: %r", peer, error)
-            self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
+            self._connect_failed(addr_type, addr)
         finally:
-            self._connect_task = None
+            if self._connect_task is asyncio.current_task():
+                self._connect_task = None
+
+    def _connect_failed(self, addr_type: int, addr: bytes) -> None:
+        self._connecting = False
+        self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
 
     async def cancel_connect(self) -> bool:
-        if self._connect_task is None or self.device is None:
+        if not self._connecting or self.device is None:
             return False
         await self.device.cancel_connection()
         return True
@@ -380,6 +394,8 @@ class RadioHost:
         if link.transport != PhysicalTransport.LE:
             return
         central = link.role == hci.Role.CENTRAL
+        if central:
+            self._connecting = False
         addr_type, addr = addr_from_bumble(link.peer_address)
         conn = Connection(link.handle, central, addr_type, addr, link)
         self.conns[link.handle] = conn
@@ -455,8 +471,7 @@ class RadioHost:
         if pdu[0] & 1 and pdu[0] != att.WRITE_CMD:  # odd opcodes go server -> client
             self.gatt_client.on_pdu(conn, pdu)
         else:
-            task = asyncio.ensure_future(self.gatt_server.on_pdu(conn, pdu))
-            task.add_done_callback(_log_task_error)
+            self.gatt_server.on_pdu(conn, pdu)
 
     def send_att(self, conn: Connection, pdu: bytes) -> None:
         self.send_l2cap(conn, att.ATT_CID, pdu)
@@ -465,7 +480,7 @@ class RadioHost:
         if conn.connected and self.device is not None and not self.lost:
             self.device.host.send_l2cap_pdu(conn.handle, cid, pdu)
 
-    def stack_spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         task.add_done_callback(_log_task_error)
 

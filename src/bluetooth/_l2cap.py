@@ -106,7 +106,7 @@ class Channel:
 
     def _violation(self, what: str) -> None:
         logger.warning("L2CAP channel %d: %s; disconnecting", self.cid, what)
-        self.host.stack_spawn(self.disconnect())
+        self.host.spawn(self.disconnect())
 
     def read(self, size: int) -> tuple[bytes, int]:
         """Take up to ``size`` bytes (a program thread); returns them and the credits that
@@ -209,7 +209,7 @@ class L2cap:
             if request.le_psm not in manager.le_coc_servers:
                 original(connection, cid, request)  # Bumble refuses: PSM not supported
                 return
-            self.host.stack_spawn(self._ask_accept(connection, cid, request, original))
+            self.host.spawn(self._ask_accept(connection, cid, request, original))
 
         manager.on_l2cap_le_credit_based_connection_request = on_request
         for psm, mtu in self.listening.items():

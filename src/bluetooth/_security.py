@@ -184,6 +184,8 @@ class Security:
         if device is None or not conn.connected:
             return
         link = conn.link
+        if conn.securing or self._pairing(conn):
+            return  # already under way (say, our gap_pair and the peer's Security Request)
         if conn.encrypted:
             # Already secured (Bumble's encrypt() would wait forever for a key refresh event
             # that an encrypted link never sends): report the state as it is.
@@ -192,6 +194,7 @@ class Security:
         if not conn.central:
             device.request_pairing(link)
             return
+        conn.securing = True
         try:
             if await self.store.get(str(link.peer_address)) is not None:
                 try:
@@ -204,10 +207,12 @@ class Security:
             await device.pair(link)
         except Exception as error:  # noqa: BLE001 - reported through ENCRYPTION_UPDATE
             logger.info("bluetooth: pairing with %s failed: %s", link.peer_address, error)
+        finally:
+            conn.securing = False
 
     def _security_requested(self, conn: Connection) -> None:
         if conn.central:
-            self.host.stack_spawn(self.pair(conn))
+            self.host.spawn(self.pair(conn))
 
     def _pairing(self, conn: Connection) -> bool:
         device = self.host.device
