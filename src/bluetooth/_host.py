@@ -490,9 +490,8 @@ class RadioHost:
     # ServerHooks
     async def read_request(self, conn: Connection, handle: int) -> int:
         result = await self.irq.ask(ev.GATTS_READ_REQUEST, (conn.handle, handle), 0)
-        if isinstance(result, bool) or not isinstance(result, int):
-            return 0 if not result else att.READ_NOT_PERMITTED
-        return result
+        # As MicroPython: an int (True counts as 1) is the ATT status; anything else allows.
+        return int(result) & 0xFF if isinstance(result, int) else 0
 
     def written(self, conn: Connection, handle: int, value: bytes | None) -> None:
         self.irq.emit(
