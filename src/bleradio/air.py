@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import airtime
+from .activity import Activity, ActivityLog, windows
 from .airtime import NRF52832, CurrentProfile, EnergyReport, RadioTime
 from .link import CONTROL_PDU_SIZE, LLID_CONTROL, Link, LinkEnd
-from .medium import ADV_DIRECT_IND, AdvPdu, Medium
+from .medium import ADV_DIRECT_IND, AdvPdu, Medium, ScanRecord
 
 if TYPE_CHECKING:
     from .controller import VirtualController
@@ -53,6 +54,7 @@ class _LinkState:
     timer: asyncio.TimerHandle | None = None
     phy_c: int = airtime.PHY_1M
     phy_p: int = airtime.PHY_1M
+    drawn: int = 0  # first event number not yet on the timeline
 
 
 @dataclass
@@ -61,6 +63,8 @@ class _Listening:
     interval: float
     window: float
     settled: float  # RX time is counted up to here
+    kind: str = "scanning"  # or "connecting" (an initiator)
+    drawn: float = 0.0  # windows are on the timeline up to here
 
     def window_time(self, t: float) -> tuple[float, int]:
         """RX time in windows, and windows begun, from ``origin`` to ``t``."""
@@ -75,6 +79,7 @@ class _Device:
     closed: float | None = None
     time: RadioTime = field(default_factory=RadioTime)
     listening: _Listening | None = None
+    activity: ActivityLog = field(default_factory=ActivityLog)
 
 
 class AirMedium(Medium):
@@ -84,6 +89,8 @@ class AirMedium(Medium):
         super().__init__(**options)
         self._devices: dict[VirtualController, _Device] = {}
         self.profile: CurrentProfile = NRF52832
+        event_length = self.options.event_length_ms
+        self.event_length_us = None if event_length is None else event_length * 1000.0
 
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
@@ -115,6 +122,20 @@ class AirMedium(Medium):
                 self._settle_link(link, now)
         return device.time.report((now - device.attached) * 1e6, profile or self.profile)
 
+    def activity(self) -> list[Activity]:
+        """Every device's radio activity so far (advertising events, scan and connect
+        windows, connection events), merged where dense; devices in attach order."""
+        now = self.loop.time()
+        for controller, device in self._devices.items():
+            if device.closed is None:
+                self._settle_listening(controller, now)
+        for link in list(self.links):
+            self._settle_link(link, now)
+        spans: list[Activity] = []
+        for controller, device in self._devices.items():
+            spans.extend(device.activity.spans(controller.label))
+        return spans
+
     # ------------------------------------------------------------------ advertising
     def start_advertising(self, controller: VirtualController) -> None:
         self.stop_advertising(controller)
@@ -139,19 +160,25 @@ class AirMedium(Medium):
             pdu_us = airtime.adv_pdu_time_us(len(pdu.data))
         listen_us = airtime.T_IFS_US + _SCAN_REQ_US if (pdu.connectable or pdu.scannable) else 0
         account = self._time(advertiser)
-        t = now
-        for channel in advertiser.advertising_channels():
-            account.add(tx_us=pdu_us, rx_us=listen_us, ramps=2 if listen_us else 1)
-            for listener in list(self.listeners):
-                if listener is advertiser or not self._hears(listener, channel, t):
-                    continue
-                try:
-                    listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
-                except Exception:
-                    self._log_failure(listener)
-                if advertiser.current_adv_pdu() is not pdu:
-                    return  # connected (or stopped) in this event
-            t += (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
+        t = end = now
+        on_us = 0
+        try:
+            for channel in advertiser.advertising_channels():
+                account.add(tx_us=pdu_us, rx_us=listen_us, ramps=2 if listen_us else 1)
+                on_us += pdu_us + listen_us
+                end = t + (pdu_us + listen_us) / 1e6
+                for listener in list(self.listeners):
+                    if listener is advertiser or not self._hears(listener, channel, t):
+                        continue
+                    try:
+                        listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
+                    except Exception:
+                        self._log_failure(listener)
+                    if advertiser.current_adv_pdu() is not pdu:
+                        return  # connected (or stopped) in this event
+                t += (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
+        finally:
+            self._devices[advertiser].activity.add("advertising", now, end, on_us / 1e6)
 
     def _hears(self, listener: VirtualController, channel: int, t: float) -> bool:
         listening = self._devices[listener].listening
@@ -174,7 +201,8 @@ class AirMedium(Medium):
             self._settle_listening(controller, self.loop.time())
         self.listeners.add(controller)
         now = self.loop.time()
-        device.listening = _Listening(now, interval, window, now)
+        kind = "connecting" if controller.initiating is not None else "scanning"
+        device.listening = _Listening(now, interval, window, now, kind, now)
 
     def stop_listening(self, controller: VirtualController) -> None:
         if controller in self.listeners:
@@ -194,6 +222,23 @@ class AirMedium(Medium):
             windows_before = 0
         device.time.add(rx_us=(rx_now - rx_before) * 1e6, ramps=windows_now - windows_before)
         listening.settled = now
+        windows(
+            device.activity,
+            listening.kind,
+            listening.origin,
+            listening.interval,
+            listening.window,
+            listening.drawn,
+            now,
+        )
+        listening.drawn = now
+
+    def scan_ended(self, record: ScanRecord) -> None:
+        for watcher in list(self.scan_watchers):
+            try:
+                watcher(record)
+            except Exception:
+                self._log_failure(watcher)
 
     def scan_request(
         self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
@@ -242,11 +287,15 @@ class AirMedium(Medium):
         state.timer = None
         if not link.alive:
             return
+        # data queued during this event (a kick) waits for the next one
+        state.next_event = n + 1
         central, peripheral = link.central, link.peripheral
         if dry and not (("c" in dry and central.tx) or ("p" in dry and peripheral.tx)):
-            self._end_event(link, n)
+            self._end_event(link, n, used)
             return
         budget = state.interval * 1e6 - airtime.T_IFS_US
+        if self.event_length_us is not None:
+            budget = min(budget, self.event_length_us)
         c_phy, p_phy = link.phy_c_to_p, link.phy_p_to_c
         c_time, p_time = self._time(central.controller), self._time(peripheral.controller)
         c_sent = p_sent = False
@@ -275,6 +324,8 @@ class AirMedium(Medium):
                     # host refills it while there is room (checked at that instant)
                     dry = ("c" if c_sent else "") + ("p" if p_sent else "")
                     if dry and used + 2 * (80 + airtime.T_IFS_US) <= budget:
+                        if state.timer is not None:  # a kick during this event: resume first
+                            state.timer.cancel()
                         start = state.anchor + n * state.interval
                         state.timer = self.loop.call_at(
                             start + used / 1e6, self._event, link, n, used, dry
@@ -285,10 +336,17 @@ class AirMedium(Medium):
             self._log_failure(link)
             self.lose_link(link)
             return
-        self._end_event(link, n)
+        self._end_event(link, n, used)
 
-    def _end_event(self, link: Link, n: int) -> None:
+    def _end_event(self, link: Link, n: int, used: float) -> None:
         state: _LinkState = link.state
+        self._draw_idle_events(link, n)
+        start = state.anchor + n * state.interval
+        for end in (link.central, link.peripheral):
+            device = self._devices.get(end.controller)
+            if device is not None:
+                device.activity.add("connection", start, start + used / 1e6)
+        state.drawn = max(state.drawn, n + 1)
         self._time(link.central.controller).add(ramps=2)
         self._time(link.peripheral.controller).add(ramps=2)
         state.busy_central += 1
@@ -303,6 +361,7 @@ class AirMedium(Medium):
         if state is None:
             return
         events = max(0, math.floor((now - state.anchor) / state.interval) + 1)
+        self._draw_idle_events(link, events)
         new = events - state.settled
         if new <= 0:
             return
@@ -319,6 +378,34 @@ class AirMedium(Medium):
                 )
         state.settled = events
         state.busy_central = state.busy_peripheral = 0
+
+    def _draw_idle_events(self, link: Link, upto: int) -> None:
+        """Put the events of ``link`` not drawn yet, before event ``upto``, on both devices'
+        timelines as empty exchanges (the peripheral's only where it listens)."""
+        state: _LinkState = link.state
+        if upto <= state.drawn:
+            return
+        c_us = airtime.pdu_time_us(0, link.phy_c_to_p)
+        p_us = airtime.pdu_time_us(0, link.phy_p_to_c)
+        length, on = (c_us + airtime.T_IFS_US + p_us) / 1e6, (c_us + p_us) / 1e6
+        step = state.latency + 1
+        first_p = -(-state.drawn // step) * step
+        plans = (
+            (link.central, state.drawn, upto - state.drawn, 1),
+            (link.peripheral, first_p, -(-(upto - first_p) // step), step),
+        )
+        for end, first, count, every in plans:
+            device = self._devices.get(end.controller)
+            if device is not None and count > 0:
+                device.activity.add_periodic(
+                    "connection",
+                    state.anchor + first * state.interval,
+                    state.interval * every,
+                    count,
+                    length,
+                    on,
+                )
+        state.drawn = upto
 
     def link_parameters_changed(self, link: Link) -> None:
         state: _LinkState | None = link.state

@@ -6,6 +6,7 @@ data length), and a current profile from a public datasheet (``NRF52832``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 T_IFS_US = 150  # inter frame space
@@ -158,3 +159,67 @@ class EnergyReport:
     charge_uc: float
     average_ma: float
     profile: str
+
+
+# ---------------------------------------------------------------------- discovery odds
+ADV_DELAY_MEAN_S = 0.005  # advDelay: 0-10 ms added to every advertising interval
+
+# The advertiser a scan is judged against when nothing else is known: MicroPython's aioble
+# examples (and the seed's sensor) advertise every 250 ms.
+TYPICAL_ADVERTISING_INTERVAL_S = 0.25
+
+
+def discovery_probability(
+    adv_interval_s: float, scan_interval_s: float, scan_window_s: float, duration_s: float
+) -> float:
+    """Odds that a scan (``scan_window_s`` of listening every ``scan_interval_s``, for
+    ``duration_s`` from the start of a window) hears at least one advertising event of an
+    advertiser that started at a random time with ``adv_interval_s`` (plus advDelay).
+
+    An advertising event puts its PDU on the three primary channels within about a
+    millisecond, so a window on any channel hears the events that fall inside it; advDelay
+    drifts the events against the windows. Windows sparser than the events (the scan
+    interval at least the advertising period) are independent tries, each hearing an
+    event with odds ``window / period``; denser windows make each event an independent
+    try, heard with odds ``window / interval`` (the duty cycle). A continuous scan hears
+    the first event that comes.
+    """
+    if duration_s <= 0 or scan_window_s <= 0:
+        return 0.0
+    period = adv_interval_s + ADV_DELAY_MEAN_S
+    if scan_interval_s < period:
+        duty = min(1.0, scan_window_s / scan_interval_s)
+        events = duration_s / period
+        whole = math.floor(events)
+        return 1.0 - (1.0 - duty) ** whole * (1.0 - (events - whole) * duty)
+    miss = 1.0
+    k = 0
+    while k * scan_interval_s < duration_s:
+        listened = min(scan_window_s, duration_s - k * scan_interval_s)
+        miss *= max(0.0, 1.0 - listened / period)
+        if miss == 0.0:
+            break
+        k += 1
+    return 1.0 - miss
+
+
+def scan_time_for(
+    probability: float, adv_interval_s: float, scan_interval_s: float, scan_window_s: float
+) -> float:
+    """Seconds of scanning that reach ``probability`` of hearing the advertiser (see
+    ``discovery_probability``; sparse scans count in whole scan intervals)."""
+    period = adv_interval_s + ADV_DELAY_MEAN_S
+    if scan_interval_s < period:
+        # whole advertising events give (1 - duty)^n; the last one is linear: solve there
+        duty = min(1.0, scan_window_s / scan_interval_s)
+        miss = 1.0 - probability
+        whole = 0
+        while (1.0 - duty) ** (whole + 1) > miss:
+            whole += 1
+        fraction = (1.0 - miss / (1.0 - duty) ** whole) / duty
+        return (whole + fraction) * period
+    p = min(1.0, scan_window_s / period)
+    if p >= 1.0:
+        return scan_window_s
+    windows = math.ceil(math.log(1.0 - probability) / math.log(1.0 - p))
+    return (windows - 1) * scan_interval_s + scan_window_s

@@ -33,7 +33,6 @@ from .link import (
     DEFAULT_DATA_OCTETS,
     LLID_CONTINUATION,
     LLID_START,
-    MAX_DATA_OCTETS,
     PERIPHERAL,
     PHY_1M,
     PHY_2M,
@@ -48,6 +47,7 @@ from .medium import (
     SCAN_RSP,
     AdvPdu,
     Medium,
+    ScanRecord,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ LE_ACL_PACKET_LENGTH = 251
 LE_ACL_PACKETS = 16
 FILTER_ACCEPT_LIST_SIZE = 16
 RESOLVING_LIST_SIZE = 16
-MAX_DATA_TIME = data_time_us(MAX_DATA_OCTETS)  # 2120 us on 1M
 
 HCI_VERSION = 0x09  # Bluetooth 5.0: data length extension, 2M PHY, no extended advertising
 COMPANY_ID = 0xFFFF  # "for testing"
@@ -130,6 +129,14 @@ class VirtualController:
         self._next_handle = 0x0001
         self._commands = self._command_table()
         self.on_close: list[Callable[[VirtualController], None]] = []
+        # the medium's model: largest LL payload, PHY a new link moves to, interval choice
+        options = medium.options
+        self.max_octets = options.data_length
+        self.max_time = data_time_us(self.max_octets)
+        self.auto_phy = PHY_2M if options.phy == "2M" else PHY_1M
+        self.preferred_interval = (
+            None if options.conn_interval_ms is None else round(options.conn_interval_ms / 1.25)
+        )
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -159,6 +166,9 @@ class VirtualController:
         self.scanning = False
         self.filter_duplicates = False
         self._seen: set[tuple[int, bytes, int]] = set()
+        self._scan_started = 0.0
+        self._scan_reports = 0
+        self._scan_last_report: float | None = None
         # initiating
         self.initiating: dict[str, Any] | None = None
         # lists
@@ -392,7 +402,7 @@ class VirtualController:
             ),
             h.HCI_LE_READ_MAXIMUM_DATA_LENGTH_COMMAND: (
                 lambda p: struct.pack(
-                    "<BHHHH", 0, MAX_DATA_OCTETS, MAX_DATA_TIME, MAX_DATA_OCTETS, MAX_DATA_TIME
+                    "<BHHHH", 0, self.max_octets, self.max_time, self.max_octets, self.max_time
                 ),
                 None,
             ),
@@ -768,14 +778,33 @@ class VirtualController:
                 return hp.INVALID_HCI_COMMAND_PARAMETERS
             if not self.scanning:
                 self._seen.clear()
+                self._scan_started = self.loop.time()
+                self._scan_reports = 0
+                self._scan_last_report = None
             self.filter_duplicates = bool(filter_duplicates)
             self.scanning = True
             self.medium.start_listening(self)
         else:
+            if self.scanning:
+                self._scan_ended()
             self.scanning = False
             if not self.initiating:
                 self.medium.stop_listening(self)
         return b"\x00"
+
+    def _scan_ended(self) -> None:
+        self.medium.scan_ended(
+            ScanRecord(
+                self.label,
+                self._scan_started,
+                self.loop.time(),
+                self.scan_interval * 0.000625,
+                self.scan_window * 0.000625,
+                self.scan_type == 1,
+                self._scan_reports,
+                self._scan_last_report,
+            )
+        )
 
     def on_adv_pdu(self, pdu: AdvPdu, rssi: int) -> None:
         """An advertising PDU heard on air (called by the medium)."""
@@ -798,6 +827,8 @@ class VirtualController:
         key = (kind, address, pdu.pdu_type)
         if not (self.filter_duplicates and key in self._seen):
             self._seen.add(key)
+            self._scan_reports += 1
+            self._scan_last_report = self.loop.time()
             self._to_host(hp.le_advertising_report(pdu.pdu_type, kind, address, pdu.data, rssi))
         if self.scan_type == 1 and pdu.scannable:
             rsp_key = (kind, address, SCAN_RSP)
@@ -836,7 +867,7 @@ class VirtualController:
             "filter_policy": policy,
             "peer": (peer_type, peer_address),
             "own_type": own_type,
-            "interval": _choose_interval(imin, imax),
+            "interval": self._choose_interval(imin, imax),
             "latency": latency,
             "timeout": timeout,
             "scan_interval": scan_interval * 0.000625,
@@ -941,8 +972,8 @@ class VirtualController:
         if own_type == 1 and (own_address[5] >> 6) == 0b01:
             end.local_rpa = own_address
         end.tx_phys, end.rx_phys = self.default_tx_phys, self.default_rx_phys
-        end.conn_max_tx_octets = self.suggested_tx_octets
-        end.conn_max_tx_time = self.suggested_tx_time
+        end.conn_max_tx_octets = min(self.suggested_tx_octets, self.max_octets)
+        end.conn_max_tx_time = min(self.suggested_tx_time, self.max_time)
         if self._le_event_enabled(hp.LE_ENHANCED_CONNECTION_COMPLETE):
             self._to_host(
                 hp.le_enhanced_connection_complete(
@@ -976,6 +1007,18 @@ class VirtualController:
         # suggested default is above the initial 27 octets.
         if end.conn_max_tx_octets > DEFAULT_DATA_OCTETS:
             self._start_length_update(end)
+        # With the medium's phy="2M", the central moves the link to 2M on its own (as many
+        # controllers and phones do) when both hosts' default PHYs allow it.
+        if end.role == CENTRAL and self.auto_phy == PHY_2M and self.default_tx_phys & PHY_2M:
+            end.tx_phys, end.rx_phys = self.default_tx_phys, self.default_rx_phys
+            end.send_control("PHY_REQ", end.tx_phys, end.rx_phys)
+
+    def _choose_interval(self, imin: int, imax: int) -> int:
+        """The interval (1.25 ms units) this controller picks in the host's range: the
+        medium's ``conn_interval_ms`` clamped to it, else the top (as NimBLE, rootcanal)."""
+        if self.preferred_interval is None:
+            return imax
+        return min(imax, max(imin, self.preferred_interval))
 
     def _adv_pdu_address(self, end: LinkEnd) -> tuple[int, bytes]:
         return self._own_address(
@@ -1105,7 +1148,7 @@ class VirtualController:
             return hp.COMMAND_DISALLOWED
         end.update_pending = True
         if end.role == CENTRAL:
-            self._send_update(end, _choose_interval(imin, imax), latency, timeout)
+            self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
         else:
             end.send_control("CONNECTION_PARAM_REQ", imin, imax, latency, timeout)
         return hp.SUCCESS
@@ -1160,7 +1203,7 @@ class VirtualController:
                 hp.le_remote_connection_parameter_request(end.handle, imin, imax, latency, timeout)
             )
         else:
-            self._send_update(end, _choose_interval(imin, imax), latency, timeout)
+            self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
 
     def _le_param_request_reply(self, params: bytes) -> bytes | int:
         end = self._end(params)
@@ -1169,7 +1212,7 @@ class VirtualController:
         _, imin, imax, latency, timeout, _cemin, _cemax = struct.unpack("<HHHHHHH", params)
         if not _valid_connection_parameters(imin, imax, latency, timeout):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
-        self._send_update(end, _choose_interval(imin, imax), latency, timeout)
+        self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
         return struct.pack("<BH", 0, end.handle)
 
     def _le_param_request_negative_reply(self, params: bytes) -> bytes | int:
@@ -1217,15 +1260,16 @@ class VirtualController:
         _, octets, time = struct.unpack("<HHH", params)
         if not (27 <= octets <= 251 and 328 <= time <= 17040):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
-        end.conn_max_tx_octets, end.conn_max_tx_time = octets, min(time, MAX_DATA_TIME)
+        end.conn_max_tx_octets = min(octets, self.max_octets)
+        end.conn_max_tx_time = min(time, self.max_time)
         self._start_length_update(end)
         return struct.pack("<BH", 0, end.handle)
 
     def _start_length_update(self, end: LinkEnd) -> None:
         end.send_control(
             "LENGTH_REQ",
-            MAX_DATA_OCTETS,
-            MAX_DATA_TIME,
+            self.max_octets,
+            self.max_time,
             end.conn_max_tx_octets,
             end.conn_max_tx_time,
         )
@@ -1236,8 +1280,8 @@ class VirtualController:
         before = (end.max_tx_octets, end.max_tx_time, end.max_rx_octets, end.max_rx_time)
         end.max_tx_octets = max(DEFAULT_DATA_OCTETS, min(end.conn_max_tx_octets, rx_octets))
         end.max_tx_time = max(328, min(end.conn_max_tx_time, rx_time))
-        end.max_rx_octets = max(DEFAULT_DATA_OCTETS, min(MAX_DATA_OCTETS, tx_octets))
-        end.max_rx_time = max(328, min(MAX_DATA_TIME, tx_time))
+        end.max_rx_octets = max(DEFAULT_DATA_OCTETS, min(self.max_octets, tx_octets))
+        end.max_rx_time = max(328, min(self.max_time, tx_time))
         after = (end.max_tx_octets, end.max_tx_time, end.max_rx_octets, end.max_rx_time)
         if after != before:
             self._le_event(hp.LE_DATA_LENGTH_CHANGE, hp.le_data_length_change(end.handle, *after))
@@ -1247,8 +1291,8 @@ class VirtualController:
     ) -> None:
         end.send_control(
             "LENGTH_RSP",
-            MAX_DATA_OCTETS,
-            MAX_DATA_TIME,
+            self.max_octets,
+            self.max_time,
             end.conn_max_tx_octets,
             end.conn_max_tx_time,
         )
@@ -1505,7 +1549,3 @@ def _valid_connection_parameters(imin: int, imax: int, latency: int, timeout: in
         return False
     # the supervision timeout must exceed (1 + latency) * interval * 2
     return timeout * 10 > (1 + latency) * imax * 1.25 * 2
-
-
-def _choose_interval(imin: int, imax: int) -> int:
-    return imax

@@ -21,6 +21,7 @@ import logging
 import os
 import random
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -82,21 +83,53 @@ class AdvPdu:
         return self.pdu_type in (ADV_IND, ADV_SCAN_IND)
 
 
+PHYS = ("1M", "2M")
+
+
 @dataclass(frozen=True)
 class MediumOptions:
     """Parameters of a medium (keyword arguments of ``Medium``, ``serve`` and ``configure``).
 
-    fast: deliver at once (no air time); the default until the air-time model lands.
+    fast: deliver at once, no air time (unit tests); the default is air time.
     seed: seeds RSSI and timing jitter (None: random).
     min_advertising_interval: floor, in seconds, of the advertising repeat in fast mode.
+    phy: "1M" or "2M": links start on 1M (as on air); with "2M" the central's controller
+        moves each new link to 2M right after connecting when both hosts allow it.
+    data_length: the controllers' largest LL payload, 27 (no data length extension) to 251;
+        a link runs the data length update to it right after connecting if its hosts ask
+        for more than 27 (Bumble asks for 251).
+    conn_interval_ms: the interval a controller picks inside the host's range (clamped
+        to it); None: the top of the range, as NimBLE's and rootcanal's controllers do.
+    event_length_ms: the longest connection event; None: the whole interval (less T_IFS).
     """
 
-    fast: bool = True
+    fast: bool = False
     seed: int | None = None
     min_advertising_interval: float = 0.02
+    phy: str = "1M"
+    data_length: int = 251
+    conn_interval_ms: float | None = None
+    event_length_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        phy = str(self.phy).upper()
+        if phy in ("1", "2"):
+            phy += "M"
+        if phy not in PHYS:
+            raise ValueError(f"phy={self.phy!r}: expected 1M or 2M")
+        object.__setattr__(self, "phy", phy)
+        if not isinstance(self.data_length, int) or not 27 <= self.data_length <= 251:
+            raise ValueError(f"data_length={self.data_length!r}: expected 27 to 251 (octets)")
+        if self.conn_interval_ms is not None and not 7.5 <= self.conn_interval_ms <= 4000:
+            raise ValueError(
+                f"conn_interval_ms={self.conn_interval_ms!r}: expected 7.5 to 4000 (ms)"
+            )
+        if self.event_length_ms is not None and not 0.5 <= self.event_length_ms <= 4000:
+            raise ValueError(f"event_length_ms={self.event_length_ms!r}: expected 0.5 to 4000")
 
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> MediumOptions:
+        """Defaults from ``AIOBLE_RADIO_FAST`` (1/0) and ``AIOBLE_RADIO_SEED`` (an int)."""
         options = cls()
         fast = environ.get("AIOBLE_RADIO_FAST", "").strip()
         if fast:
@@ -110,6 +143,26 @@ class MediumOptions:
             except ValueError:
                 raise ValueError(f"AIOBLE_RADIO_SEED={seed!r}: expected an integer") from None
         return options
+
+    @classmethod
+    def merged(cls, environ: Any = os.environ, **overrides: Any) -> MediumOptions:
+        """The environment's defaults (``from_env``) overridden by ``overrides``."""
+        return replace(cls.from_env(environ), **overrides)
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One scan of a device, from LE Set Scan Enable on to off (times on the medium's clock,
+    seconds), as the air-time medium reports it to its scan watchers."""
+
+    label: str
+    start: float
+    end: float
+    interval: float  # s
+    window: float  # s
+    active: bool
+    reports: int  # advertising reports sent to the host
+    last_report: float | None  # when the last one was sent
 
 
 @dataclass
@@ -153,6 +206,8 @@ class Medium:
         self.listeners: set[VirtualController] = set()
         self.links: set[Link] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # called with a ScanRecord when a scan ends (air-time medium only)
+        self.scan_watchers: list[Callable[[ScanRecord], None]] = []
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -250,6 +305,10 @@ class Medium:
                     listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
                 except Exception:
                     logger.exception("%s failed on an advertising PDU", listener)
+
+    def scan_ended(self, record: ScanRecord) -> None:
+        """A controller stopped scanning. Without air time every scan hears everything at
+        once, so there is nothing to judge: watchers hear only from the air-time medium."""
 
     def scan_request(
         self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
@@ -349,6 +408,11 @@ class Medium:
         base = -40 - hashlib.blake2b(key, digest_size=1).digest()[0] % 45
         return max(-127, min(20, base + int(self.random.gauss(0, 2.5))))
 
+    def activity(self) -> list[Any]:
+        """Radio activity per device (``activity.Activity`` spans): only the air-time medium
+        keeps it; a fast medium has no radio time to draw."""
+        return []
+
     def energy(self, controller: VirtualController, profile: Any = None) -> Any:
         """Radio time and charge of a device: only the air-time medium keeps them."""
         raise RuntimeError("energy figures need the air-time medium (fast=False)")
@@ -375,14 +439,20 @@ _media: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Medium] = weakref.W
 
 
 def configure(**options: Any) -> None:
-    """Options of the in-process medium (``Medium`` keyword arguments).
+    """Options of the in-process medium (``MediumOptions`` fields: ``fast``, ``seed``,
+    ``phy``, ``data_length``, ``conn_interval_ms``, ``event_length_ms``).
 
     Effective for media made after the call (one per event loop, made when the first
     virtual controller of that loop opens); environment variables (``AIOBLE_RADIO_FAST``,
-    ``AIOBLE_RADIO_SEED``) give the defaults, and these override them.
+    ``AIOBLE_RADIO_SEED``) give the defaults, and these override them. An option given
+    as None returns to its default.
     """
-    MediumOptions(**options)  # validate names now
-    _options_override.update(options)
+    MediumOptions(**{k: v for k, v in options.items() if v is not None})  # validate now
+    for key, value in options.items():
+        if value is None:
+            _options_override.pop(key, None)
+        else:
+            _options_override[key] = value
 
 
 def process_medium() -> Medium:
@@ -390,9 +460,8 @@ def process_medium() -> Medium:
     loop = asyncio.get_running_loop()
     medium = _media.get(loop)
     if medium is None:
-        base = MediumOptions.from_env()
-        options = {**base.__dict__, **_options_override}
-        medium = Medium(**options)
+        options = MediumOptions.merged(**_options_override)
+        medium = Medium(**options.__dict__)
         _media[loop] = medium
     return medium
 
@@ -408,6 +477,7 @@ __all__ = [
     "Medium",
     "MediumOptions",
     "SCAN_RSP",
+    "ScanRecord",
     "configure",
     "format_address",
     "process_medium",

@@ -12,12 +12,13 @@ import asyncio
 import json
 import logging
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from bumble.transport.common import PacketParser
 
 from .controller import VirtualController
-from .medium import DeviceInfo, Medium, format_address
+from .medium import DeviceInfo, Medium, MediumOptions, ScanRecord, format_address
 from .transport import HELLO_MAGIC, HELLO_MAX_BODY, quickack, tune_socket
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,17 @@ class RadioServer:
             for c in self._controllers
         ]
 
+    def activity(self) -> list[Any]:
+        """Each device's radio activity so far, as ``bleradio.activity.Activity`` spans
+        (``label``, ``kind``, ``start``, ``end`` in seconds, ``on``): advertising events,
+        scanning/connecting windows, connection events, merged where dense. Empty in fast
+        mode (no air time)."""
+        return self.medium.activity()
+
+    def watch_scans(self, callback: Callable[[ScanRecord], None]) -> None:
+        """Call ``callback(record)`` at the end of every scan of a device (air time only)."""
+        self.medium.scan_watchers.append(callback)
+
     def _energy(self, controller: VirtualController) -> Any:
         try:
             return self.medium.energy(controller)
@@ -185,8 +197,11 @@ class RadioServer:
 
 
 async def serve(host: str = "127.0.0.1", port: int = 0, **medium_options: Any) -> RadioServer:
-    """Serve a new shared radio (a ``Medium`` made with ``medium_options``) on TCP."""
-    server = RadioServer(Medium(**medium_options))
+    """Serve a new shared radio on TCP: a ``Medium`` with ``medium_options``
+    (``MediumOptions`` fields), the environment's defaults (``AIOBLE_RADIO_FAST``,
+    ``AIOBLE_RADIO_SEED``) for the others."""
+    options = MediumOptions.merged(**medium_options)
+    server = RadioServer(Medium(**options.__dict__))
     try:
         await server._start(host, port)
     except OSError as error:

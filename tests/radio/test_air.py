@@ -256,3 +256,99 @@ def test_notification_throughput_matches_theory(phy: int, dle: bool, interval_ms
         int(interval_ms * 1000), 251 if dle else 27, phy, att_mtu=247 if dle else 23
     )
     assert rate == pytest.approx(theory, rel=0.10), (rate, theory)
+
+
+def _ends(medium: Medium):
+    (link,) = medium.links
+    return link
+
+
+@pytest.mark.parametrize(
+    ("options", "phy", "octets"),
+    [
+        ({}, PHY_1M, 251),  # links stay on 1M; the controllers run DLE to 251
+        ({"phy": "2M"}, PHY_2M, 251),  # the central moves the link to 2M by itself
+        ({"data_length": 27}, PHY_1M, 27),  # no data length extension
+        ({"phy": "2M", "data_length": 100}, PHY_2M, 100),
+    ],
+)
+def test_medium_phy_and_data_length_options(options: dict, phy: int, octets: int) -> None:
+    async def main() -> tuple:
+        medium = Medium(fast=False, seed=8, **options)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        c, _p = await _connect(central, peripheral)
+        await asyncio.sleep(0.5)
+        link = _ends(medium)
+        return link.phy_c_to_p, link.phy_p_to_c, link.central.max_tx_octets, c.data_length
+
+    c_to_p, p_to_c, max_tx, host_view = run_virtual(main)
+    assert (c_to_p, p_to_c, max_tx) == (phy, phy, octets)
+    if octets > 27:
+        assert host_view.max_tx_octets == octets  # the host was told (LE Data Length Change)
+
+
+@pytest.mark.parametrize(
+    ("preferred", "expected_ms"),
+    [(None, 50.0), (30.0, 30.0), (40.0, 40.0), (7.5, 30.0), (100.0, 50.0)],
+)
+def test_conn_interval_option_picks_within_the_hosts_range(
+    preferred: float | None, expected_ms: float
+) -> None:
+    from bumble.device import ConnectionParametersPreferences
+
+    async def main() -> float:
+        medium = Medium(fast=False, seed=9, conn_interval_ms=preferred)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        await peripheral.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
+        prefs = ConnectionParametersPreferences(
+            connection_interval_min=30, connection_interval_max=50
+        )
+        connection = await central.connect(
+            peripheral.random_address,
+            timeout=5,
+            connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs},
+        )
+        return connection.parameters.connection_interval
+
+    assert run_virtual(main) == expected_ms
+
+
+def test_event_length_option_bounds_throughput() -> None:
+    """A 2.5 ms event in a 50 ms interval carries one 251-octet exchange, not nineteen."""
+
+    async def main() -> float:
+        medium = Medium(fast=False, seed=10, event_length_ms=2.5)
+        server, client = await _device(medium, "server"), await _device(medium, "client")
+        characteristic = Characteristic(
+            CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
+        server.add_service(Service(SERVICE, [characteristic]))
+        c, p = await _connect(client, server, 50.0)
+        peer = Peer(c)
+        mtu = await peer.request_mtu(247)
+        await peer.discover_services()
+        await peer.discover_characteristics()
+        [remote] = peer.get_characteristics_by_uuid(characteristic.uuid)
+        received = [0]
+        await peer.subscribe(remote, lambda v: received.__setitem__(0, received[0] + len(v)))
+        queue = server.host.le_acl_packet_queue
+        assert queue is not None
+
+        async def pump() -> None:
+            while True:
+                if queue.pending < 40:
+                    await server.notify_subscriber(p, characteristic, bytes(mtu - 3))
+                else:
+                    await asyncio.sleep(0.0005)
+
+        task = asyncio.create_task(pump())
+        await asyncio.sleep(0.5)
+        start_bytes, start = received[0], asyncio.get_running_loop().time()
+        await asyncio.sleep(2.0)
+        task.cancel()
+        return (received[0] - start_bytes) * 8 / (asyncio.get_running_loop().time() - start)
+
+    rate = run_virtual(main)
+    theory = max_throughput_bps(50_000, 251, PHY_1M, att_mtu=247, event_us=2500)
+    assert theory == pytest.approx(244 * 8 * 20)  # one notification per event
+    assert rate == pytest.approx(theory, rel=0.10), (rate, theory)

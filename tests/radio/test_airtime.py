@@ -82,3 +82,38 @@ def test_energy(tx: float, rx: float, ramps: int, elapsed: float, average_ua: fl
         elapsed / 1000
     )
     assert report.charge_uc == pytest.approx(report.average_ma * elapsed / 1000)
+
+
+@pytest.mark.parametrize(
+    ("adv_ms", "interval_ms", "window_ms", "duration_s", "expected"),
+    [
+        # the seed's central (aioble's default scan) and its 250 ms sensor: one in six
+        (250, 1280, 11.25, 5.0, 0.165),
+        (100, 1280, 11.25, 5.0, 0.364),  # a faster advertiser: about one in three
+        (250, 1280, 11.25, 60.0, 0.88),  # a minute of the same scan
+        (250, 30, 30, 5.0, 1.0),  # continuous: the first event is heard
+        (250, 30, 30, 0.1, 0.392),  # ... if one comes within the scan
+        (250, 100, 50, 1.0, 0.933),  # 50 % duty for a second: ~4 events, each 1 in 2
+        (250, 1280, 11.25, 0.0, 0.0),
+        (20, 1280, 30, 1.0, 1.0),  # a window longer than the advertising interval
+    ],
+)
+def test_discovery_probability(
+    adv_ms: float, interval_ms: float, window_ms: float, duration_s: float, expected: float
+) -> None:
+    from bleradio.airtime import discovery_probability
+
+    odds = discovery_probability(adv_ms / 1000, interval_ms / 1000, window_ms / 1000, duration_s)
+    assert odds == pytest.approx(expected, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("interval_ms", "window_ms", "seconds"),
+    [(1280, 11.25, 65.3), (30, 30, 0.2295), (100, 50, 0.867)],
+)
+def test_scan_time_for_90_percent(interval_ms: float, window_ms: float, seconds: float) -> None:
+    from bleradio.airtime import discovery_probability, scan_time_for
+
+    needed = scan_time_for(0.9, 0.25, interval_ms / 1000, window_ms / 1000)
+    assert needed == pytest.approx(seconds, abs=0.01)
+    assert discovery_probability(0.25, interval_ms / 1000, window_ms / 1000, needed) >= 0.9 - 1e-9

@@ -61,7 +61,8 @@ def test_radio_config_checks_itself() -> None:
 
 
 def test_medium_options_from_env() -> None:
-    assert MediumOptions.from_env({}).fast is True
+    assert MediumOptions.from_env({}).fast is False  # air time is the default
+    assert MediumOptions.from_env({"AIOBLE_RADIO_FAST": "1"}).fast is True
     assert MediumOptions.from_env({"AIOBLE_RADIO_SEED": "3"}).seed == 3
     assert MediumOptions.from_env({"AIOBLE_RADIO_FAST": "0"}).fast is False
     with pytest.raises(ValueError, match="AIOBLE_RADIO_FAST"):
