@@ -16,19 +16,49 @@ EXIT_INTERRUPTED = 130
 
 
 def _add_fast(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    group = parser.add_argument_group(
+        "virtual radio",
+        "The virtual radio keeps air time by default (advertising events, scan windows, "
+        "connection events, radio time per device). AIOBLE_RADIO_FAST=1 in the environment "
+        "makes --fast the default.",
+    )
+    group.add_argument(
         "--fast",
         action="store_true",
-        help="virtual radio without air time: packets are delivered at once",
+        help="no air time: packets are delivered at once (unit tests)",
     )
-    parser.add_argument(
+    group.add_argument(
+        "--phy",
+        choices=("1M", "2M"),
+        help="PHY of new links: 2M moves each link to 2M right after connecting (default 1M)",
+    )
+    group.add_argument(
+        "--data-length",
+        type=int,
+        metavar="OCTETS",
+        help="largest LL payload, 27 (no data length extension) to 251 (default 251)",
+    )
+    group.add_argument(
+        "--conn-interval",
+        type=float,
+        metavar="MS",
+        help="connection interval the controller picks within the host's range "
+        "(default: the top of the range)",
+    )
+    group.add_argument(
+        "--event-length",
+        type=float,
+        metavar="MS",
+        help="longest connection event (default: the whole interval)",
+    )
+    group.add_argument(
         "-o",
         "--radio-option",
         action="append",
         default=[],
         type=_radio_option,
         metavar="KEY=VALUE",
-        help="a parameter of the virtual radio (keyword of bleradio.serve); repeatable",
+        help="any parameter of the virtual radio (a bleradio.MediumOptions field); repeatable",
     )
 
 
@@ -43,6 +73,13 @@ def _radio_options(args: argparse.Namespace) -> dict[str, object]:
     options = dict(args.radio_option)
     if args.fast:
         options["fast"] = True
+    named = {
+        "phy": args.phy,
+        "data_length": args.data_length,
+        "conn_interval_ms": args.conn_interval,
+        "event_length_ms": args.event_length,
+    }
+    options.update({key: value for key, value in named.items() if value is not None})
     return options
 
 
@@ -130,6 +167,14 @@ async def _serve_radio(host: str, port: int, options: dict[str, object]) -> int:
     except OSError as exc:
         print(f"aioble radio: {exc}", file=sys.stderr)
         return 1
+    from blerun.advice import scan_warning
+
+    def on_scan(record: object) -> None:
+        warning = scan_warning(record)
+        if warning is not None:
+            print(f"aioble radio: warning: {warning}", file=sys.stderr, flush=True)
+
+    server.watch_scans(on_scan)
     try:
         print(f"aioble radio: listening on {server.address}")
         print(f"export AIOBLE_RADIO={server.address}", flush=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from blerun import procs
+from blerun.advice import scan_warning
 from blerun.energy import EnergyRow, energy_rows, format_energy_table
 from blerun.radio import PrivateRadio, RadioProvider, radio_provider
 from blerun.timeline import render_timeline
@@ -152,6 +153,7 @@ async def run_programs_async(
 
     energy_table: list[EnergyRow] | None = None
     async with provider() as radio:
+        _warn_about_scans(radio, err)
         started: list[asyncio.subprocess.Process] = []
         pumps: list[asyncio.Task[None]] = []
         try:
@@ -205,6 +207,21 @@ async def run_programs_async(
             file=err,
         )
     return run
+
+
+def _warn_about_scans(radio: PrivateRadio, err: TextIO) -> None:
+    # The shared radio reports every scan as it ends (air time only): one warning per
+    # scan whose duty cycle made hearing a typical advertiser unlikely.
+    watch = getattr(radio.server, "watch_scans", None)
+    if not callable(watch):
+        return
+
+    def on_scan(record: Any) -> None:
+        warning = scan_warning(record)
+        if warning is not None:
+            print(f"aioble run: warning: {warning}", file=err, flush=True)
+
+    watch(on_scan)
 
 
 def _write_timeline(radio: PrivateRadio, path: str, names: Sequence[str], err: TextIO) -> None:

@@ -2,8 +2,13 @@
 axis, as a pure function from spans to SVG text.
 
 A span is anything with `label` (the program), `kind` ("advertising", "scanning",
-"connection", or any other word: it gets a colour of its own), `start` and `end` (seconds
-on the radio's clock).
+"connecting", "connection", or any other word: it gets a colour of its own), `start` and
+`end` (seconds on the radio's clock), and optionally `on` (seconds of radio-on time inside
+it) and `events` (how many radio events it stands for), as `bleradio`'s `Activity` has.
+
+Spans of one row and kind closer than a pixel are drawn as one bar; a bar whose radio was
+on only part of its length (merged events, or a merged span from the radio) is drawn
+lighter, in proportion, so dense-but-idle stretches do not look like solid radio time.
 """
 
 from __future__ import annotations
@@ -14,7 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-_KNOWN_COLOURS = {"advertising": "#e6862e", "scanning": "#3b7dd8", "connection": "#3aa35b"}
+_KNOWN_COLOURS = {
+    "advertising": "#e6862e",
+    "scanning": "#3b7dd8",
+    "connecting": "#8e44ad",
+    "connection": "#3aa35b",
+}
 _OTHER_COLOURS = ("#9b59b6", "#c0392b", "#16a085", "#7f8c8d")
 
 WIDTH = 1000
@@ -30,6 +40,35 @@ class Span:
     kind: str
     start: float
     end: float
+    on: float | None = None  # radio-on seconds inside (None: all of it)
+    events: int = 1
+
+
+@dataclass
+class _Bar:
+    kind: str
+    start: float
+    end: float
+    on: float
+    events: int
+
+
+def _bars(spans: list[Span], merge_gap: float) -> list[_Bar]:
+    """One row's spans, merged per kind where closer than ``merge_gap`` seconds."""
+    bars: list[_Bar] = []
+    last: dict[str, _Bar] = {}
+    for s in sorted(spans, key=lambda s: s.start):
+        on = s.end - s.start if s.on is None else s.on
+        bar = last.get(s.kind)
+        if bar is not None and s.start - bar.end <= merge_gap:
+            bar.end = max(bar.end, s.end)
+            bar.on += on
+            bar.events += s.events
+            continue
+        bar = _Bar(s.kind, s.start, s.end, on, s.events)
+        last[s.kind] = bar
+        bars.append(bar)
+    return bars
 
 
 def _tick_step(duration: float) -> float:
@@ -48,7 +87,17 @@ def _time_text(t: float) -> str:
 
 def render_timeline(spans: Iterable[Any], title: str = "radio activity") -> str:
     """SVG text: one row per label (in order of first appearance), time from the first span."""
-    items = [Span(s.label, s.kind, float(s.start), float(s.end)) for s in spans]
+    items = [
+        Span(
+            s.label,
+            s.kind,
+            float(s.start),
+            float(s.end),
+            getattr(s, "on", None),
+            int(getattr(s, "events", 1)),
+        )
+        for s in spans
+    ]
     labels = list(dict.fromkeys(s.label for s in items))
     kinds = list(dict.fromkeys(s.kind for s in items))
     colours = dict(_KNOWN_COLOURS)
@@ -70,6 +119,7 @@ def render_timeline(spans: Iterable[Any], title: str = "radio activity") -> str:
     ]
     if not items:
         out.append(f'<text x="{LABEL_WIDTH}" y="{TOP + 18}">no radio activity recorded</text>')
+    pixel = 1 / scale if scale else 0.0
     for row, label in enumerate(labels):
         y = TOP + row * ROW_HEIGHT
         out.append(f'<text x="10" y="{y + 18}">{escape(label)}</text>')
@@ -77,14 +127,18 @@ def render_timeline(spans: Iterable[Any], title: str = "radio activity") -> str:
             f'<line x1="{LABEL_WIDTH}" y1="{y + ROW_HEIGHT - 2}" x2="{WIDTH - 20}" '
             f'y2="{y + ROW_HEIGHT - 2}" stroke="#ddd"/>'
         )
-        for s in (s for s in items if s.label == label):
-            # At least half a pixel wide: a 0.3 ms advertising event must stay visible.
-            w = max(0.5, (s.end - s.start) * scale)
+        for bar in _bars([s for s in items if s.label == label], pixel):
+            length = bar.end - bar.start
+            # At least a pixel wide: a 0.3 ms advertising event must stay visible.
+            w = max(1.0, length * scale)
+            duty = min(1.0, bar.on / length) if length > 0 else 1.0
+            opacity = "" if duty >= 0.999 else f' fill-opacity="{0.3 + 0.7 * duty:.2f}"'
+            what = escape(bar.kind) + (f" x{bar.events}" if bar.events > 1 else "")
             out.append(
-                f'<rect x="{x(s.start):.2f}" y="{y + 4}" width="{w:.2f}" '
-                f'height="{ROW_HEIGHT - 10}" fill="{colours[s.kind]}">'
-                f"<title>{escape(s.kind)} {_time_text(s.start - t0)} +"
-                f"{(s.end - s.start) * 1000:.3f} ms</title></rect>"
+                f'<rect x="{x(bar.start):.2f}" y="{y + 4}" width="{w:.2f}" '
+                f'height="{ROW_HEIGHT - 10}" fill="{colours[bar.kind]}"{opacity}>'
+                f"<title>{what} {_time_text(bar.start - t0)} +{length * 1000:.3f} ms, "
+                f"radio on {bar.on * 1000:.3f} ms</title></rect>"
             )
     axis_y = TOP + ROW_HEIGHT * max(1, len(labels)) + 10
     out.append(

@@ -14,7 +14,12 @@ DATA = Path(__file__).parent / "data"
 
 def _aioble_python(*args: str, stdin: str | None = None, timeout: float = 30, **kw):
     """`aioble-python ARGS` with this Python, its environment free of any radio setting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
+    # AIOBLE_RADIO_FAST (tests/conftest.py) stays: the radio's mode is the suite's choice
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AIOBLE_") or k == "AIOBLE_RADIO_FAST"
+    }
     env.update(kw.pop("env", {}))
     return subprocess.run(
         [sys.executable, "-m", "blerun.interpreter", *args],

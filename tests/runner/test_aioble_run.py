@@ -195,3 +195,29 @@ def test_energy_per_program(needs_ble, tmp_path: Path) -> None:
     assert result.energy is not None and [r.label for r in result.energy] == ["advertiser"]
     assert result.energy[0].tx_ms > 0  # ~15 advertising events of three PDUs each
     assert "current profile:" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "options"),
+    [
+        ([], {}),
+        (["--fast"], {"fast": True}),
+        (
+            ["--phy", "2M", "--data-length", "27", "--conn-interval", "7.5", "--event-length", "3"],
+            {"phy": "2M", "data_length": 27, "conn_interval_ms": 7.5, "event_length_ms": 3.0},
+        ),
+        (["-o", "fast=0", "-o", "seed=3"], {"fast": False, "seed": 3}),
+    ],
+)
+def test_cli_radio_flags(argv: list[str], options: dict) -> None:
+    for command in ("run", "radio", "multitest"):
+        args = cli._parser().parse_args([command, *argv] + (["x.py"] if command != "radio" else []))
+        assert cli._radio_options(args) == options
+
+
+def test_bad_medium_option_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prog = write(tmp_path, "p.py", "print('ok')\n")
+    assert cli.main(["run", "--data-length", "300", prog]) == 2
+    assert "data_length=300" in capsys.readouterr().err

@@ -103,5 +103,5 @@ def test_timeline_svg() -> None:
     assert {"advertising", "scanning", "connection", "my-kind"} <= set(texts)
     assert "0 ms" in texts  # the axis starts at the first span
     titles = [t.firstChild.data for t in doc.getElementsByTagName("title")]
-    assert titles[0] == "advertising 0 ms +0.400 ms"
+    assert titles[0] == "advertising 0 ms +0.400 ms, radio on 0.400 ms"
     assert "no radio activity" in render_timeline([])
