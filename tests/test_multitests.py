@@ -28,7 +28,9 @@ def test_multitest(path: Path, radio: str) -> None:
     if radio != "virtual" and _virtual_only(path):
         pytest.skip("depends on the virtual radio's timing")
     out = io.StringIO()
-    summary = run_tests([str(path)], radio=radio, out=out)
+    # the virtual radio with air time, as users get it (the suite's default is fast mode)
+    options = {"fast": False} if radio == "virtual" else None
+    summary = run_tests([str(path)], radio=radio, radio_options=options, out=out)
     (result,) = summary.results
     if result.status == SKIP:
         pytest.skip(f"the test skipped itself on {radio}")
