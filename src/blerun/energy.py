@@ -21,6 +21,7 @@ class EnergyRow:
     ramp_ms: float
     charge_uc: float
     profile: str
+    off_ms: float = 0.0  # radio off: elapsed - (TX + RX + ramp), as the radio counts it
 
     @property
     def duty_cycle(self) -> float:
@@ -50,6 +51,7 @@ def energy_rows(devices: Iterable[Any]) -> list[EnergyRow]:
             report.ramp_ms,
             report.charge_uc,
             report.profile,
+            report.off_ms,
         )
         if previous is not None:
             row = EnergyRow(
@@ -60,6 +62,7 @@ def energy_rows(devices: Iterable[Any]) -> list[EnergyRow]:
                 previous.ramp_ms + row.ramp_ms,
                 previous.charge_uc + row.charge_uc,
                 previous.profile if previous.profile == row.profile else "mixed",
+                previous.off_ms + row.off_ms,
             )
         rows[label] = row
     return list(rows.values())
