@@ -1,0 +1,103 @@
+"""How the advertising and connection intervals change the sensor's average current.
+
+Runs sensor.py against collector.py (``aioble run --energy`` as a library call) on the
+air-time virtual radio once per combination of intervals, each in a copy of this folder
+with its own config.py, a few at a time, and prints a markdown table from the sensor's
+energy report (nRF52832 currents):
+
+    python examples/battery_sensor/table.py [--readings N] [--jobs N]
+
+Takes a few minutes. "Awake" is the time from waking to hanging up (advertising, then
+connected); the charge per reading is what a battery budget needs; the last column is
+that charge spread over one reading a minute, plus the chip's sleep current (1.9 uA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from bleradio.airtime import NRF52832
+from blerun.run import run_programs_async
+
+HERE = Path(__file__).resolve().parent
+PERIOD_MS = 1000  # sleep between readings here (the charge per reading does not depend on it)
+COMBINATIONS = [(adv, conn) for adv in (100, 500, 1000) for conn in (7.5, 50, 200)]
+
+
+def _config(adv_ms: int, conn_ms: float, readings: int) -> str:
+    text = (HERE / "config.py").read_text()
+    values = {
+        "ADV_INTERVAL_MS": adv_ms,
+        "CONN_INTERVAL_MS": conn_ms,
+        "PERIOD_MS": PERIOD_MS,
+        "READINGS": readings,
+    }
+    lines = []
+    for line in text.splitlines():
+        name = line.split("=")[0].strip()
+        lines.append(f"{name} = {values[name]!r}" if name in values else line)
+    return "\n".join(lines) + "\n"
+
+
+async def measure(adv_ms: int, conn_ms: float, readings: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="battery-") as folder:
+        work = Path(folder)
+        for name in ("sensor.py", "collector.py"):
+            shutil.copy(HERE / name, work / name)
+        (work / "config.py").write_text(_config(adv_ms, conn_ms, readings))
+        out = io.StringIO()
+        result = await run_programs_async(
+            [str(work / "collector.py"), str(work / "sensor.py")],
+            energy=True,
+            radio_options={"fast": False},
+            timeout=120,
+            out=out,
+            err=out,
+        )
+    pushed = out.getvalue().count("| pushed ")
+    if result.exit_status != 0 or result.energy is None or pushed != readings:
+        raise RuntimeError(f"run failed ({adv_ms} ms, {conn_ms} ms):\n{out.getvalue()}")
+    (sensor,) = [row for row in result.energy if row.label == "sensor"]
+    on_ms = sensor.tx_ms + sensor.rx_ms + sensor.ramp_ms
+    per_reading = sensor.charge_uc / readings
+    return {
+        "awake_ms": sensor.elapsed_ms / readings - PERIOD_MS,
+        "on_ms": on_ms / readings,
+        "charge_uc": per_reading,
+        "per_minute_ua": per_reading / 60 + NRF52832.idle_ma * 1000,
+    }
+
+
+async def main(readings: int, jobs: int) -> None:
+    limit = asyncio.Semaphore(jobs)
+
+    async def one(adv: int, conn: float) -> dict[str, float]:
+        async with limit:
+            return await measure(adv, conn, readings)
+
+    rows = await asyncio.gather(*(one(adv, conn) for adv, conn in COMBINATIONS))
+    print(
+        "| advertising interval | connection interval | awake per reading | "
+        "radio on per reading | charge per reading | average current, 1 reading/min |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for (adv, conn), row in zip(COMBINATIONS, rows, strict=True):
+        print(
+            f"| {adv} ms | {conn:g} ms | {row['awake_ms']:,.0f} ms | {row['on_ms']:.1f} ms | "
+            f"{row['charge_uc']:.0f} uC | {row['per_minute_ua']:.1f} uA |"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readings", type=int, default=5, help="readings per combination")
+    parser.add_argument("--jobs", type=int, default=3, help="runs at once")
+    args = parser.parse_args()
+    asyncio.run(main(args.readings, args.jobs))
+    sys.exit(0)
