@@ -352,3 +352,95 @@ def test_event_length_option_bounds_throughput() -> None:
     theory = max_throughput_bps(50_000, 251, PHY_1M, att_mtu=247, event_us=2500)
     assert theory == pytest.approx(244 * 8 * 20)  # one notification per event
     assert rate == pytest.approx(theory, rel=0.10), (rate, theory)
+
+
+@pytest.mark.parametrize(
+    ("adv_ms", "scan_interval_ms", "window_ms", "low", "high"),
+    [
+        # 20 s of a 100 ms advertiser (about 190 events of ~105 ms)
+        (100, 100, 100, 175, 200),  # continuous: every event
+        (100, 100, 50, 80, 110),  # half the time: about half of them
+        (100, 1000, 100, 13, 26),  # 10 % duty, windows sparser than events
+        (250, 100, 25, 10, 30),  # a quarter of ~78 events
+    ],
+)
+def test_advertising_heard_at_the_rate_of_interval_and_window(
+    adv_ms: int, scan_interval_ms: int, window_ms: int, low: int, high: int
+) -> None:
+    async def main() -> int:
+        medium = Medium(fast=False, seed=11)
+        advertiser, scanner = await _device(medium, "adv"), await _device(medium, "scan")
+        reports = []
+        scanner.host.on("advertising_report", reports.append)
+        await scanner.start_scanning(
+            legacy=True, active=False, scan_interval=scan_interval_ms, scan_window=window_ms
+        )
+        await advertiser.start_advertising(
+            advertising_type=AdvertisingType.UNDIRECTED,
+            advertising_interval_min=adv_ms,
+            advertising_interval_max=adv_ms,
+        )
+        await asyncio.sleep(20.0)
+        return len([r for r in reports if r.address == advertiser.random_address])
+
+    assert low <= run_virtual(main) <= high
+
+
+def test_connection_update_arrives_and_events_follow_the_new_interval() -> None:
+    async def main() -> tuple:
+        medium = Medium(fast=False, seed=12)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        c, p = await _connect(central, peripheral, interval_ms=50)
+        updates: list[tuple[str, float]] = []
+        c.on(
+            "connection_parameters_update",
+            lambda: updates.append(("c", c.parameters.connection_interval)),
+        )
+        p.on(
+            "connection_parameters_update",
+            lambda: updates.append(("p", p.parameters.connection_interval)),
+        )
+        await asyncio.sleep(1.0)
+        changed_at = asyncio.get_running_loop().time()
+        await c.update_parameters(
+            connection_interval_min=100,
+            connection_interval_max=100,
+            max_latency=0,
+            supervision_timeout=2000,
+        )
+        await asyncio.sleep(2.0)
+        spans = [a for a in medium.activity() if a.label == "central" and a.kind == "connection"]
+        return updates, changed_at, spans
+
+    updates, changed_at, spans = run_virtual(main)
+    assert sorted(updates) == [("c", 100.0), ("p", 100.0)]
+    before = [a.start for a in spans if a.start < changed_at]
+    after = [a.start for a in spans if a.start > changed_at + 0.25]
+    gaps_before = {round(b - a, 4) for a, b in zip(before[-10:], before[-9:], strict=False)}
+    gaps_after = {round(b - a, 4) for a, b in zip(after, after[1:], strict=False)}
+    assert gaps_before == {0.05} and gaps_after == {0.1}, (gaps_before, gaps_after)
+
+
+def test_activity_and_energy_of_a_connected_scanner_add_up() -> None:
+    """A central that scans (25 % duty) while connected: its timeline shows the three kinds
+    of radio work and its radio time adds up to the time elapsed."""
+
+    async def main() -> tuple:
+        medium = Medium(fast=False, seed=13)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        await _connect(central, peripheral, interval_ms=30)
+        await central.start_scanning(legacy=True, active=True, scan_interval=100, scan_window=25)
+        await asyncio.sleep(5.0)
+        report = medium.energy(central.transport.controller)  # type: ignore[attr-defined]
+        return medium.activity(), report
+
+    spans, report = run_virtual(main)
+    kinds = {(a.label, a.kind) for a in spans}
+    assert {("peri", "advertising"), ("central", "connecting")} <= kinds
+    assert {("central", "connection"), ("peri", "connection"), ("central", "scanning")} <= kinds
+    scanning = sum(a.on for a in spans if a.label == "central" and a.kind == "scanning")
+    assert scanning == pytest.approx(5.0 * 0.25, rel=0.02)
+    events = sum(a.events for a in spans if a.label == "peri" and a.kind == "connection")
+    assert 5.0 / 0.03 <= events <= 5.2 / 0.03 + 2  # every 30 ms event is on the timeline
+    total = report.tx_ms + report.rx_ms + report.ramp_ms + report.off_ms
+    assert total == pytest.approx(report.elapsed_ms)
