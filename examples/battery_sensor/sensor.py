@@ -21,7 +21,10 @@ aioble.register_services(service)
 
 async def push(reading):
     connection = await aioble.advertise(
-        config.ADV_INTERVAL_MS * 1000, name="battery-sensor", services=[ENV_SENSE]
+        config.ADV_INTERVAL_MS * 1000,
+        name="battery-sensor",
+        services=[ENV_SENSE],
+        timeout_ms=config.ADV_TIMEOUT_MS,
     )
     async with connection:
         # the collector subscribed, then asked: push the value and hang up

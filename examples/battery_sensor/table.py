@@ -27,14 +27,20 @@ from blerun.run import run_programs_async
 
 HERE = Path(__file__).resolve().parent
 PERIOD_MS = 1000  # sleep between readings here (the charge per reading does not depend on it)
-COMBINATIONS = [(adv, conn) for adv in (100, 500, 1000) for conn in (7.5, 50, 200)]
+# (advertising interval ms, connection interval ms); None: no collector around, the
+# sensor advertises ALONE_MS for nothing each time
+COMBINATIONS: list[tuple[int, float | None]] = [
+    (adv, conn) for adv in (100, 500, 1000) for conn in (7.5, 50, 200)
+] + [(adv, None) for adv in (100, 500, 1000)]
+ALONE_MS = 5000
 
 
-def _config(adv_ms: int, conn_ms: float, readings: int) -> str:
+def _config(adv_ms: int, conn_ms: float | None, readings: int) -> str:
     text = (HERE / "config.py").read_text()
     values = {
         "ADV_INTERVAL_MS": adv_ms,
-        "CONN_INTERVAL_MS": conn_ms,
+        "ADV_TIMEOUT_MS": ALONE_MS if conn_ms is None else 20000,
+        "CONN_INTERVAL_MS": conn_ms or 50,
         "PERIOD_MS": PERIOD_MS,
         "READINGS": readings,
     }
@@ -45,23 +51,24 @@ def _config(adv_ms: int, conn_ms: float, readings: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def measure(adv_ms: int, conn_ms: float, readings: int) -> dict[str, float]:
+async def measure(adv_ms: int, conn_ms: float | None, readings: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="battery-") as folder:
         work = Path(folder)
         for name in ("sensor.py", "collector.py"):
             shutil.copy(HERE / name, work / name)
         (work / "config.py").write_text(_config(adv_ms, conn_ms, readings))
         out = io.StringIO()
+        programs = ["sensor.py"] if conn_ms is None else ["collector.py", "sensor.py"]
         result = await run_programs_async(
-            [str(work / "collector.py"), str(work / "sensor.py")],
+            [str(work / name) for name in programs],
             energy=True,
             radio_options={"fast": False},
             timeout=120,
             out=out,
             err=out,
         )
-    pushed = out.getvalue().count("| pushed ")
-    if result.exit_status != 0 or result.energy is None or pushed != readings:
+    done = out.getvalue().count("| pushed " if conn_ms else "| no collector this time")
+    if result.exit_status != 0 or result.energy is None or done != readings:
         raise RuntimeError(f"run failed ({adv_ms} ms, {conn_ms} ms):\n{out.getvalue()}")
     (sensor,) = [row for row in result.energy if row.label == "sensor"]
     on_ms = sensor.tx_ms + sensor.rx_ms + sensor.ramp_ms
@@ -77,7 +84,7 @@ async def measure(adv_ms: int, conn_ms: float, readings: int) -> dict[str, float
 async def main(readings: int, jobs: int) -> None:
     limit = asyncio.Semaphore(jobs)
 
-    async def one(adv: int, conn: float) -> dict[str, float]:
+    async def one(adv: int, conn: float | None) -> dict[str, float]:
         async with limit:
             return await measure(adv, conn, readings)
 
@@ -88,8 +95,9 @@ async def main(readings: int, jobs: int) -> None:
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for (adv, conn), row in zip(COMBINATIONS, rows, strict=True):
+        conn_text = f"{conn:g} ms" if conn else f"no collector ({ALONE_MS / 1000:g} s)"
         print(
-            f"| {adv} ms | {conn:g} ms | {row['awake_ms']:,.0f} ms | {row['on_ms']:.1f} ms | "
+            f"| {adv} ms | {conn_text} | {row['awake_ms']:,.0f} ms | {row['on_ms']:.1f} ms | "
             f"{row['charge_uc']:.0f} uC | {row['per_minute_ua']:.1f} uA |"
         )
 
