@@ -190,11 +190,20 @@ def test_energy_per_program(needs_ble, tmp_path: Path) -> None:
         "import bluetooth, time\nble = bluetooth.BLE()\nble.active(True)\n"
         "ble.gap_advertise(20_000, b'\\x02\\x01\\x06')\ntime.sleep_ms(300)\n",
     )
-    result, out, err = run([advertiser], energy=True, radio_options={"fast": False})
+    svg = tmp_path / "timeline.svg"
+    result, out, err = run(
+        [advertiser], energy=True, timeline=str(svg), radio_options={"fast": False}
+    )
     assert result.exit_status == 0, out + err
     assert result.energy is not None and [r.label for r in result.energy] == ["advertiser"]
     assert result.energy[0].tx_ms > 0  # ~15 advertising events of three PDUs each
     assert "current profile:" in out
+    # the timeline: one bar per advertising event (20 ms apart: more than a pixel)
+    bars = svg.read_text().count('fill="#e6862e" fill-opacity') + svg.read_text().count(
+        'fill="#e6862e">'
+    )
+    assert 8 <= bars <= 20, svg.read_text()
+    assert "advertiser" in svg.read_text() and "no radio activity" not in svg.read_text()
 
 
 @pytest.mark.parametrize(
