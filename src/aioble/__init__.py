@@ -21,9 +21,15 @@ A program with one radio never needs any of this.
 
 Beyond the reference library: `ClientCharacteristic.notifications()` receives every
 notification in order (see `NotificationQueue`); a failed or timed-out connect leaves no
-connection behind; `stop()` unwinds every waiter and registered services come back on restart.
+connection behind; `stop()` unwinds every waiter and registered services come back on restart;
+a connection carries several L2CAP channels, and a radio connects while it listens
+(`aioble.l2cap`); pairing with passkeys (`aioble.security.passkey_handler`, `PasskeyRequest`)
+and bonds kept in an atomically written secrets file (`aioble.security.load_secrets`).
 """
 
+# security is imported for its IRQ handlers too: bonds, passkeys and the connections'
+# encryption state are kept whether or not the program pairs itself (the peer may).
+from . import security
 from .central import ScanResult, scan
 from .client import (
     ClientCharacteristic,
@@ -33,7 +39,9 @@ from .client import (
 )
 from .core import GattError, config, const, log_error, log_info, log_warn, stop
 from .device import Device, DeviceConnection, DeviceDisconnectedError, DeviceTimeout
+from .l2cap import L2CAPChannel, L2CAPConnectionError, L2CAPDisconnectedError
 from .peripheral import advertise
+from .security import PairingError
 from .server import (
     BufferedCharacteristic,
     Characteristic,
@@ -59,7 +67,11 @@ __all__ = [
     "DeviceDisconnectedError",
     "DeviceTimeout",
     "GattError",
+    "L2CAPChannel",
+    "L2CAPConnectionError",
+    "L2CAPDisconnectedError",
     "NotificationQueue",
+    "PairingError",
     "ScanResult",
     "Service",
     "advertise",
@@ -69,5 +81,6 @@ __all__ = [
     "log_warn",
     "register_services",
     "scan",
+    "security",
     "stop",
 ]

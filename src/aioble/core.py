@@ -76,6 +76,9 @@ _stop_handlers: "list[Callable[[Radio], None]]" = []
 # secrets before; the server re-registers its services after).
 _before_activate_handlers: "list[Callable[[Radio], None]]" = []
 _activate_handlers: "list[Callable[[Radio], None]]" = []
+# Called as handler(radio) by every ensure_active() (advertise, scan, connect, config, ...),
+# which usually runs inside the program's event loop: security starts its passkey task there.
+_loop_handlers: "list[Callable[[Radio], None]]" = []
 
 
 def register_irq_handler(events: "tuple[int, ...]", handler: "Callable[[Radio, Any], Any]") -> None:
@@ -90,6 +93,10 @@ def register_stop_handler(handler: "Callable[[Radio], None]", before: bool = Fal
 
 def register_activate_handler(handler: "Callable[[Radio], None]", before: bool = False) -> None:
     (_before_activate_handlers if before else _activate_handlers).append(handler)
+
+
+def register_loop_handler(handler: "Callable[[Radio], None]") -> None:
+    _loop_handlers.append(handler)
 
 
 class Radio:
@@ -153,6 +160,8 @@ def ensure_active(r: "Radio | None" = None) -> Radio:
         r.ble.active(True)
         for handler in _activate_handlers:
             handler(r)
+    for handler in _loop_handlers:
+        handler(r)
     return r
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
+    from .l2cap import L2CAPChannel
+
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_PERIPHERAL_DISCONNECT = const(8)
 _IRQ_MTU_EXCHANGED = const(21)
@@ -130,6 +132,12 @@ class DeviceConnection:
         self._values: dict = {}
         # Called as handler(connection) when the link drops (l2cap, security hook in here).
         self._disconnect_handlers: list = []
+        # l2cap.py: this link's channels (made on first use).
+        self._l2cap: Any = None
+        # security.py: the pair() in progress, one at a time, and unanswered passkey prompts.
+        self._pairing: Any = None
+        self._pair_lock: asyncio.Lock | None = None
+        self._passkey_requests: list = []
         radio.connections[conn_handle] = self
 
     def __repr__(self) -> str:
@@ -161,6 +169,10 @@ class DeviceConnection:
         if handle is None:
             return
         self._conn_handle = None
+        # A bond outlives the link; the link's encryption does not.
+        self.encrypted = False
+        self.authenticated = False
+        self.key_size = 0
         if self._radio.connections.get(handle) is self:
             del self._radio.connections[handle]
         if self.device._connection is self:
@@ -263,23 +275,45 @@ class DeviceConnection:
                 self._mtu_request = None
         return self.mtu
 
-    async def l2cap_accept(self, psm: int, mtu: int, timeout_ms: "int | None" = None) -> "Any":
-        """Await an L2CAP channel opened by the peer on `psm` (see `aioble.l2cap`)."""
+    async def l2cap_accept(
+        self, psm: int, mtu: int, timeout_ms: "int | None" = None
+    ) -> "L2CAPChannel":
+        """Await an L2CAP channel the peer opens on `psm`, listening on it (our MTU `mtu`).
+
+        Raises `asyncio.TimeoutError` after `timeout_ms`, `DeviceDisconnectedError` if the
+        link drops. See `aioble.l2cap.accept`."""
         from .l2cap import accept
 
         return await accept(self, psm, mtu, timeout_ms)
 
-    async def l2cap_connect(self, psm: int, mtu: int, timeout_ms: "int | None" = 1000) -> "Any":
-        """Open an L2CAP channel to the peer's `psm` (see `aioble.l2cap`)."""
+    async def l2cap_connect(
+        self, psm: int, mtu: int, timeout_ms: "int | None" = 1000
+    ) -> "L2CAPChannel":
+        """Open an L2CAP channel to the peer's `psm` (our MTU `mtu`).
+
+        Raises `L2CAPConnectionError(status)` if the peer refuses or does not listen,
+        `asyncio.TimeoutError` after `timeout_ms`, `DeviceDisconnectedError` if the link
+        drops. See `aioble.l2cap.connect`."""
         from .l2cap import connect
 
         return await connect(self, psm, mtu, timeout_ms)
 
-    async def pair(self, *args: "Any", **kwargs: "Any") -> None:
-        """Pair with the peer (see `aioble.security.pair`)."""
+    async def pair(
+        self,
+        bond: bool = True,
+        le_secure: bool = True,
+        mitm: bool = False,
+        io: int = 3,
+        timeout_ms: "int | None" = 20000,
+        passkey: "Any" = None,
+    ) -> None:
+        """Pair with the peer, or re-encrypt with its bond; awaits the outcome.
+
+        Raises `PairingError`, `asyncio.TimeoutError`, `DeviceDisconnectedError`. See
+        `aioble.security.pair` (and `PasskeyRequest` for `passkey`)."""
         from .security import pair
 
-        await pair(self, *args, **kwargs)
+        await pair(self, bond, le_secure, mitm, io, timeout_ms, passkey)
 
     async def __aenter__(self) -> "DeviceConnection":
         return self

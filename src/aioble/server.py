@@ -43,6 +43,10 @@ _FLAG_WRITE_NO_RESPONSE = const(0x0004)
 _FLAG_WRITE = const(0x0008)
 _FLAG_NOTIFY = const(0x0010)
 _FLAG_INDICATE = const(0x0020)
+_FLAG_READ_ENCRYPTED = const(0x0200)
+_FLAG_READ_AUTHENTICATED = const(0x0400)
+_FLAG_WRITE_ENCRYPTED = const(0x1000)
+_FLAG_WRITE_AUTHENTICATED = const(0x2000)
 
 # Not a bluetooth flag (bluetooth ignores bits above 0xFFFF; we mask them anyway).
 _FLAG_WRITE_CAPTURE = const(0x10000)
@@ -178,6 +182,13 @@ class Characteristic(BaseCharacteristic):
     """A characteristic of `service`; `initial` is written when it is registered.
 
     `capture=True` makes `written()` return `(connection, value)` for every write, in order.
+
+    Protected access (the client gets ATT error 0x0F "insufficient encryption" or 0x05
+    "insufficient authentication", a `GattError` in aioble, until it pairs; see
+    `aioble.security`): `read_encrypted` / `write_encrypted` need an encrypted link,
+    `read_authenticated` / `write_authenticated` one encrypted with MITM-protected keys
+    (passkey or numeric comparison). Each implies the access it protects (`read`, or `write`
+    unless `write_no_response` is given).
     """
 
     def __init__(
@@ -191,10 +202,21 @@ class Characteristic(BaseCharacteristic):
         indicate: bool = False,
         initial: "bytes | str | None" = None,
         capture: bool = False,
+        read_encrypted: bool = False,
+        read_authenticated: bool = False,
+        write_encrypted: bool = False,
+        write_authenticated: bool = False,
     ) -> None:
         service.characteristics.append(self)
         self.descriptors: list = []
         flags = 0
+        if read_encrypted or read_authenticated:
+            read = True
+            flags |= _FLAG_READ_AUTHENTICATED if read_authenticated else _FLAG_READ_ENCRYPTED
+        if write_encrypted or write_authenticated:
+            if not write_no_response:
+                write = True
+            flags |= _FLAG_WRITE_AUTHENTICATED if write_authenticated else _FLAG_WRITE_ENCRYPTED
         if read:
             flags |= _FLAG_READ
         writable = write or write_no_response

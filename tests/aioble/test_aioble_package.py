@@ -14,7 +14,18 @@ PACKAGE = ROOT / "src" / "aioble"
 MULTITESTS = sorted((ROOT / "tests" / "multitests").glob("aioble_*.py"))
 
 # What MicroPython also has (plus typing, only ever imported under a guard).
-ALLOWED = {"asyncio", "binascii", "bluetooth", "collections", "micropython", "struct", "typing"}
+ALLOWED = {
+    "asyncio",
+    "binascii",
+    "bluetooth",
+    "collections",
+    "json",
+    "micropython",
+    "os",
+    "random",
+    "struct",
+    "typing",
+}
 TYPE_CHECKING_ONLY = {"collections.abc", "types", "typing"}
 
 
