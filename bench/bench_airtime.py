@@ -74,14 +74,13 @@ def _fragments(size: int, octets: int) -> list[int]:
 
 def theory_bps(kind: str, phy: str, dle: bool, interval_ms: float) -> float:
     """The model's arithmetic for the same parameters (no radio, no host)."""
-    from bleradio.airtime import PHY_1M, PHY_2M
+    from bleradio.airtime import PHY_1M, PHY_2M, max_throughput_bps
 
     octets = 251 if dle else 27
     code = PHY_2M if phy == "2M" else PHY_1M
     interval_us = int(interval_ms * 1000)
     if kind == "notify":
-        mtu = 247 if dle else 23
-        return _packed_bps(_fragments(mtu + 4, octets), mtu - 3, interval_us, code)
+        return max_throughput_bps(interval_us, octets, code, att_mtu=247 if dle else 23)
     # L2CAP: an SDU plus its 2-byte length cut into K-frames of MPS, each with a 4-byte
     # header, each cut into LL PDUs
     sdu = L2CAP_MTU + 2
@@ -324,7 +323,7 @@ def run_throughput(seconds: float) -> None:
         print(
             f"{'l2cap-raw':<10}{phy:<5}{'on' if dle else 'off':<5}{interval:>7g} ms"
             f"{measured / 1000:>9,.0f} kb/s{theory / 1000:>9,.0f} kb/s"
-            f"{measured / theory:>8.2f}{published:>12}",
+            f"{measured / theory:>8.2f}{published:>13}",
             flush=True,
         )
     for kind in ("notify", "l2cap"):
@@ -347,7 +346,7 @@ def run_throughput(seconds: float) -> None:
             print(
                 f"{kind:<10}{phy:<5}{'on' if dle else 'off':<5}{interval:>7g} ms"
                 f"{measured / 1000:>9,.0f} kb/s{theory / 1000:>9,.0f} kb/s"
-                f"{measured / theory:>8.2f}{published:>12}",
+                f"{measured / theory:>8.2f}{published:>13}",
                 flush=True,
             )
 
