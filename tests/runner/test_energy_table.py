@@ -19,6 +19,10 @@ class Report:  # the fields of bleradio's EnergyReport that the table uses
     charge_uc: float
     profile: str = "nRF52832"
 
+    @property
+    def off_ms(self) -> float:
+        return self.elapsed_ms - self.tx_ms - self.rx_ms - self.ramp_ms
+
 
 @dataclass
 class Device:
@@ -33,7 +37,7 @@ class Device:
         ([Device("a", None)], []),  # fast mode: no air time kept
         (
             [Device("a", Report(1000, 1, 2, 0.5, 10))],
-            [EnergyRow("a", 1000, 1, 2, 0.5, 10, "nRF52832")],
+            [EnergyRow("a", 1000, 1, 2, 0.5, 10, "nRF52832", off_ms=996.5)],
         ),
         (
             # a program that reset: two devices, one label, figures added up
@@ -43,13 +47,13 @@ class Device:
                 Device("a", Report(500, 1, 1, 0.5, 5)),
             ],
             [
-                EnergyRow("a", 1500, 2, 3, 1.0, 15, "nRF52832"),
-                EnergyRow("b", 10, 0, 0, 0, 0, "nRF52832"),
+                EnergyRow("a", 1500, 2, 3, 1.0, 15, "nRF52832", off_ms=1494.0),
+                EnergyRow("b", 10, 0, 0, 0, 0, "nRF52832", off_ms=10),
             ],
         ),
         (
             [Device("a", Report(1, 0, 0, 0, 0, "x")), Device("a", Report(1, 0, 0, 0, 0, "y"))],
-            [EnergyRow("a", 2, 0, 0, 0, 0, "mixed")],
+            [EnergyRow("a", 2, 0, 0, 0, 0, "mixed", off_ms=2)],
         ),
     ],
 )
