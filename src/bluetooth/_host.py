@@ -46,8 +46,10 @@ DEFAULT_CONN_INTERVAL_MAX_MS = 50.0
 DEFAULT_SUPERVISION_TIMEOUT_MS = 2560
 DEFAULT_CONNECT_DURATION_MS = 30000  # scan_duration_ms=0
 INDICATION_TIMEOUT = 30.0
-# Bulk sends get their credit back once the host's ACL queue holds at most this many packets.
-ACL_LOW_WATER = 8
+# Bulk sends get their credit back once the host's ACL queue (packets queued or in the
+# controller, not yet sent over the air) holds at most this many controller buffers' worth:
+# enough that every connection event finds the controller full.
+ACL_LOW_WATER_BUFFERS = 2
 
 DISCONNECT_REASON_USER = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR  # 0x13
 
@@ -523,7 +525,7 @@ class RadioHost:
         device = self.device
         if device is not None and not self.lost:
             queue = device.host.le_acl_packet_queue or device.host.acl_packet_queue
-            if queue is not None and queue.pending > ACL_LOW_WATER:
+            if queue is not None and queue.pending > ACL_LOW_WATER_BUFFERS * queue.max_in_flight:
                 return  # the 'flow' event calls again as the controller drains
         owed, self._tx_owed = self._tx_owed, 0
         self.tx.give(owed)

@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MPS = 247  # a K-frame plus its L2CAP header fills one 251-byte LL packet
-RX_WINDOW = 4096  # bytes a peer may send ahead of what the program has read
+# Bytes a peer may send ahead of what the program has read. Credits come back only as the
+# program reads, one connection event or more later, so the window must cover the link's rate
+# times that round trip: 64 kB keeps a 2M link with DLE full at 50 ms intervals, and a reader
+# that stops still stalls the sender after 64 kB.
+RX_WINDOW = 65536
 _Response = bl.L2CAP_LE_Credit_Based_Connection_Response
 REFUSED_NO_PSM = _Response.Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED  # 0x0002
 REFUSED_NO_RESOURCES = _Response.Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE  # 0x0004

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import threading
 
-WINDOW = 32  # sends posted but not yet drained
+WINDOW = 64  # sends posted but not yet drained
 STALL_TIMEOUT = 30.0  # a link that drains nothing for this long is stalled
 
 
