@@ -53,6 +53,8 @@ _REFUSED_NO_RESOURCES = const(4)
 # Channels the peer may open on one PSM of one connection before the program accepts them.
 _ACCEPT_BACKLOG = const(4)
 
+_EBUSY = const(16)
+
 # `_status` of a channel closed by the link going down under it (or by aioble.stop()).
 _STATUS_LINK_LOST = const(-1)
 
@@ -254,10 +256,12 @@ class L2CAPChannel:
                 count = self._ready_count
                 try:
                     sent = ble.l2cap_send(handle, self._cid, data[offset : offset + size])
-                except OSError:
-                    if not self._open or self.connection._conn_handle is None:
-                        raise L2CAPDisconnectedError from None
-                    raise
+                except OSError as e:
+                    if e.args and e.args[0] == _EBUSY:
+                        raise  # a stalled channel sent to: a bug here, not the peer
+                    # ENOTCONN / ENODEV: the stack closed the channel (or the radio went
+                    # off); its L2CAP_DISCONNECT may still be on its way to us.
+                    raise L2CAPDisconnectedError from None
                 if not sent:
                     self._stalled_at = count
                 offset += size

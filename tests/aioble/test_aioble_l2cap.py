@@ -13,6 +13,9 @@ from aioble import l2cap
 
 PSM = 0x80
 MTU = 512
+# More than any receive window the stack gives a channel (bluetooth's is 64 kB): a reader
+# that does not read stalls a sender of this much.
+BIG = 400_000
 
 
 def data(size: int, seed: int = 0) -> bytes:
@@ -62,7 +65,6 @@ def test_both_directions_every_size_up_to_the_mtu_and_beyond(pair: Pair) -> None
 def test_chunk_size_str_and_available(pair: Pair) -> None:
     async def main() -> None:
         p, c, pch, cch = await channels(pair)
-        # (ten SDUs: each takes a credit, and the receive window is a few of them)
         await cch.send(data(70), chunk_size=7)
         await cch.send("text")
         await cch.flush()
@@ -86,12 +88,13 @@ def test_chunk_size_str_and_available(pair: Pair) -> None:
 def test_a_slow_reader_stalls_the_sender_and_nothing_is_lost(pair: Pair) -> None:
     async def main() -> None:
         p, c, pch, cch = await channels(pair)
-        payload = data(100_000)
+        payload = data(BIG)
         sending = asyncio.ensure_future(cch.send(payload))
+        await until(lambda: pch.available() > 0)
         await asyncio.sleep(0.3)
         assert not sending.done()  # nobody reads: the sender waits for credits
         held = pch.available()
-        assert 0 < held < 20_000  # bounded by the receive window, not by the data
+        assert 0 < held < BIG  # bounded by the receive window, not by the data
         # A send that makes no progress for timeout_ms gives up...
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(sending), 0.2)
@@ -107,12 +110,12 @@ def test_send_timeout_when_the_peer_does_not_read(pair: Pair) -> None:
     async def main() -> None:
         p, c, pch, cch = await channels(pair)
         with pytest.raises(asyncio.TimeoutError):
-            await cch.send(data(50_000), timeout_ms=200)
+            await cch.send(data(BIG), timeout_ms=200)
         with pytest.raises(asyncio.TimeoutError):
             await cch.flush(timeout_ms=100)
         # Still usable: reading frees the window and flush() completes.
         flushing = asyncio.ensure_future(cch.flush(timeout_ms=5000))
-        buf = bytearray(4096)
+        buf = bytearray(65536)
         while not flushing.done():
             if pch.available():
                 await pch.recvinto(buf)
@@ -280,10 +283,10 @@ def test_closed_mid_operation(pair: Pair, who: str, op: str) -> None:
         if op == "recvinto":
             task = asyncio.ensure_future(cch.recvinto(bytearray(100)))
         elif op == "send":
-            task = asyncio.ensure_future(cch.send(data(100_000)))
+            task = asyncio.ensure_future(cch.send(data(BIG)))
         else:
-            # Six SDUs (18 K-frames): the last one waits for credits the reader never frees.
-            await cch.send(data(6 * MTU))
+            # flush() waits for a send the reader never lets finish.
+            sending = asyncio.ensure_future(cch.send(data(BIG)))
             task = asyncio.ensure_future(cch.flush())
         await asyncio.sleep(0.1)
         assert not task.done()
@@ -299,6 +302,9 @@ def test_closed_mid_operation(pair: Pair, who: str, op: str) -> None:
             pair.call(pair.c, aioble.stop)
         with pytest.raises(aioble.L2CAPDisconnectedError):
             await asyncio.wait_for(task, 5)
+        if op == "flush":
+            with pytest.raises(aioble.L2CAPDisconnectedError):
+                await sending
         assert not cch.is_connected()
         await cch.disconnected()
 
