@@ -89,7 +89,8 @@ def test_client_timeout(pair: Pair, monkeypatch: pytest.MonkeyPatch, method: str
         start = loop.time()
         with pytest.raises(asyncio.TimeoutError):
             await op(c, ch, 200)
-        assert 0.15 < loop.time() - start < 2
+        # Not before the deadline (how long after it depends on the machine's load).
+        assert loop.time() - start > 0.19
         monkeypatch.undo()
         # Nothing is left stuck: the same kind of request works afterwards.
         assert c.is_connected()
