@@ -132,8 +132,10 @@ class DeviceConnection:
         self._values: dict = {}
         # Called as handler(connection) when the link drops (l2cap, security hook in here).
         self._disconnect_handlers: list = []
-        # l2cap.py: this link's channels (made on first use).
+        # l2cap.py: this link's channels (made on first use, from either thread: see
+        # l2cap._channels), and the table that makes that creation race-free.
         self._l2cap: Any = None
+        self._extensions: dict = {}
         # security.py: the pair() in progress, one at a time, and unanswered passkey prompts.
         self._pairing: Any = None
         self._pair_lock: asyncio.Lock | None = None

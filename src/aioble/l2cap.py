@@ -371,7 +371,6 @@ class _Channels:
         # Our l2cap_connect() attempts whose outcome is to come, oldest first (an abandoned
         # one stays until its outcome arrives, so it cannot be taken for a later one's).
         self.connects: list = []
-        connection._disconnect_handlers.append(self._link_lost)
 
     def _link_lost(self, connection: DeviceConnection) -> None:
         for channel in list(self.channels.values()):
@@ -386,7 +385,13 @@ class _Channels:
 def _channels(connection: DeviceConnection) -> _Channels:
     state = connection._l2cap
     if state is None:
-        state = connection._l2cap = _Channels(connection)
+        # The program's thread (accept, connect) and the IRQ thread (a peer's channel) may
+        # both get here first; dict.setdefault lets exactly one state win.
+        candidate = _Channels(connection)
+        state = connection._extensions.setdefault("l2cap", candidate)
+        if state is candidate:
+            connection._disconnect_handlers.append(state._link_lost)
+            connection._l2cap = state
     return state
 
 
