@@ -577,13 +577,13 @@ def _disconnect_irq(r: Radio, event: int, data: "Any") -> None:
     state = connection._l2cap
     channel = state.channels.pop(cid, None)
     if channel is not None:
-        channel._closed(status)
+        channel._closed(int(status))
         return
     # A channel that never opened: one of our connects failed.
     for pending in state.connects:
         if pending.psm == psm:
             state.connects.remove(pending)
-            pending.status = status or _REFUSED_NO_RESOURCES
+            pending.status = int(status) or _REFUSED_NO_RESOURCES
             pending.done = True
             pending.flag.set()
             return
