@@ -27,7 +27,11 @@ async def instance0_task():
 
     # Not reading: the central's send() cannot finish.
     multitest.wait("sending")
-    await asyncio.sleep(0.5)
+    for _ in range(100):  # until the first SDUs are in (a few connection events)
+        if channel.available():
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
     held = channel.available()
     print("holding part of it", 0 < held < SIZE)
     multitest.broadcast("check")
