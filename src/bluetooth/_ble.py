@@ -499,7 +499,13 @@ class BLE:
         """Send ``buf`` as one SDU. False means the channel is now stalled: the SDU goes out
         as credits arrive, L2CAP_SEND_READY says when, and until then sending raises."""
         channel = self._channel(conn_handle, cid)
-        return bool(self._call(channel.send, _buffer(buf, "buf")))
+        data = _buffer(buf, "buf")
+        channel.check_send(data)
+        if channel.reserve(data):
+            # The peer has granted the credits: post it, no need to wait for the stack.
+            self._stack.post(channel.send_reserved, data)
+            return True
+        return bool(self._call(channel.send, data))
 
     def l2cap_recvinto(self, conn_handle: int, cid: int, buf: Any) -> int:
         """Read received data into ``buf``; returns the byte count (``buf`` None: the bytes

@@ -25,7 +25,8 @@ class Connection:
         # security (see _security): MITM-protected keys, and a bond stored for the peer
         self.mitm = False
         self.bonded = False
-        self.securing = False  # our pairing / re-encryption is under way
+        self.securing = False  # our gap_pair (pairing or re-encryption) is under way
+        self.pairing = False  # an SMP pairing is under way, whoever started it
         # GATT server side
         self.cccd: dict[int, int] = {}
         self.prepared: list[tuple[int, int, bytes]] = []

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from ._ble import BLE
 
 logger = logging.getLogger(__name__)
+# Bumble logs warnings about peers (a failed pairing, a late packet) that a MicroPython program
+# never sees on a board; they reach stderr only where the program configures logging.
+logging.getLogger("bumble").addHandler(logging.NullHandler())
 
 # NimBLE's defaults, which MicroPython boards use when a program gives none.
 DEFAULT_CONN_INTERVAL_MIN_MS = 30.0

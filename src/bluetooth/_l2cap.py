@@ -71,8 +71,11 @@ class Channel:
         self._sdu = bytearray()
         self._sdu_length = -1
         self._sdu_frames = 0
-        # send side (stack thread)
-        self.tx: deque[bytes] = deque()
+        # send side: credits are reserved under tx_lock by whoever sends, so a program's
+        # thread can send without waiting for the stack when it sees enough credits
+        self.tx_lock = threading.Lock()
+        self.credits = link.credits  # the peer's credits not yet spent or reserved
+        self.tx: deque[bytes] = deque()  # frames waiting for credits (stack thread)
         self.stalled = False
         link.on_pdu = self._on_frame  # type: ignore[method-assign]
         link.on_credits = self._on_credits  # type: ignore[method-assign]
@@ -149,7 +152,8 @@ class Channel:
 
     # --- sending ------------------------------------------------------------------------------
 
-    def send(self, data: bytes) -> bool:
+    def check_send(self, data: bytes) -> None:
+        """What makes a send fail at once (any thread)."""
         if not self.open:
             raise OSError(errno.ENOTCONN, f"L2CAP channel {self.cid} is closed (ENOTCONN)")
         if self.stalled:
@@ -159,25 +163,50 @@ class Channel:
             )
         if len(data) > self.peer_mtu:
             raise ValueError(f"{len(data)} bytes exceed the peer's L2CAP MTU of {self.peer_mtu}")
+
+    def _frames(self, data: bytes) -> list[bytes]:
         sdu = len(data).to_bytes(2, "little") + data
         mps = self.link.peer_mps
-        self.tx.extend(sdu[i : i + mps] for i in range(0, len(sdu), mps))
+        return [sdu[i : i + mps] for i in range(0, len(sdu), mps)]
+
+    def reserve(self, data: bytes) -> bool:
+        """Reserve the credits to send ``data`` whole (a program's thread); False if the
+        peer has not granted enough, or earlier data still waits."""
+        needed = -(-(len(data) + 2) // self.link.peer_mps)
+        with self.tx_lock:
+            if self.stalled or self.credits < needed:
+                return False
+            self.credits -= needed
+            return True
+
+    def send_reserved(self, data: bytes) -> None:
+        """Send data whose credits ``reserve`` took (stack thread)."""
+        if self.open:
+            for frame in self._frames(data):
+                self.host.send_l2cap(self.conn, self.link.destination_cid, frame)
+
+    def send(self, data: bytes) -> bool:
+        """Send what credits allow and queue the rest (stack thread); False when stalled."""
+        self.check_send(data)
+        self.tx.extend(self._frames(data))
         self._pump()
-        self.stalled = bool(self.tx)
         return not self.stalled
 
     def _pump(self) -> None:
-        link = self.link
-        send = self.host.send_l2cap
-        while self.tx and link.credits > 0:
-            link.credits -= 1
-            send(self.conn, link.destination_cid, self.tx.popleft())
+        with self.tx_lock:
+            count = min(len(self.tx), self.credits)
+            self.credits -= count
+            frames = [self.tx.popleft() for _ in range(count)]
+            self.stalled = bool(self.tx)
+        for frame in frames:
+            self.host.send_l2cap(self.conn, self.link.destination_cid, frame)
 
     def _on_credits(self, credits: int) -> None:
-        self.link.credits += credits
+        with self.tx_lock:
+            self.credits += credits
+            was_stalled = self.stalled
         self._pump()
-        if self.stalled and not self.tx:
-            self.stalled = False
+        if was_stalled and not self.stalled:
             self.host.irq.emit(ev.L2CAP_SEND_READY, (self.conn.handle, self.cid, 0))
 
     # --- closing ------------------------------------------------------------------------------
@@ -191,6 +220,11 @@ class Channel:
             return
         self.open = False
         self.tx.clear()
+        # Bumble 0.0.236 forgets a closed LE channel in one of its two tables only, and then
+        # refuses a new channel from the peer with the same CID: forget it in both.
+        manager = self.link.manager
+        manager.channels.get(self.conn.handle, {}).pop(self.cid, None)
+        manager.le_coc_channels.get(self.conn.handle, {}).pop(self.link.destination_cid, None)
         self.host.l2cap.closed(self)
         self.host.irq.emit(ev.L2CAP_DISCONNECT, (self.conn.handle, self.cid, self.psm, 0))
 
@@ -305,7 +339,7 @@ class L2cap:
             await link.connect()
         except bl.L2capError as error:
             channels.pop(cid, None)
-            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, error.error_code))
+            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, int(error.error_code)))
             return
         except asyncio.CancelledError:
             channels.pop(cid, None)

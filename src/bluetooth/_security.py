@@ -58,6 +58,8 @@ class SecretStore(KeyStore):
             return None
 
     async def update(self, name: str, keys: PairingKeys) -> None:
+        if not self.host.ble._config["bond"]:
+            return  # no bonding asked for: the keys die with the link, as on NimBLE
         self.cache[name] = keys
         stored = await self.host.irq.ask(
             ev.SET_SECRET, (SECRET_TYPE, name.encode(), self._encode(name, keys)), False
@@ -82,8 +84,8 @@ class SecretStore(KeyStore):
         index = 0
         while index < 10_000:
             value = await self.host.irq.ask(ev.GET_SECRET, (SECRET_TYPE, index, None), None)
-            if value is None:
-                break
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                break  # the end (None), or a handler that does not keep secrets
             record = self._decode(value)
             if record is not None:
                 found.setdefault(*record)
@@ -171,6 +173,7 @@ class Security:
         link = conn.link
         link.on(link.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._encryption_changed(conn))
         link.on(link.EVENT_CONNECTION_ENCRYPTION_FAILURE, lambda error: self._report(conn))
+        link.on(link.EVENT_PAIRING_START, lambda: setattr(conn, "pairing", True))
         link.on(link.EVENT_PAIRING, lambda keys: self._paired(conn, keys))
         link.on(link.EVENT_PAIRING_FAILURE, lambda reason: self._pairing_failed(conn, reason))
         link.on(link.EVENT_SECURITY_REQUEST, lambda auth_req: self._security_requested(conn))
@@ -184,7 +187,7 @@ class Security:
         if device is None or not conn.connected:
             return
         link = conn.link
-        if conn.securing or self._pairing(conn):
+        if conn.securing or conn.pairing:
             return  # already under way (say, our gap_pair and the peer's Security Request)
         if conn.encrypted:
             # Already secured (Bumble's encrypt() would wait forever for a key refresh event
@@ -194,6 +197,8 @@ class Security:
         if not conn.central:
             device.request_pairing(link)
             return
+        # While we secure the link, the events along the way (a failed re-encryption before a
+        # new pairing, say) are not reported: one ENCRYPTION_UPDATE says how it ended.
         conn.securing = True
         try:
             if await self.store.get(str(link.peer_address)) is not None:
@@ -209,24 +214,29 @@ class Security:
             logger.info("bluetooth: pairing with %s failed: %s", link.peer_address, error)
         finally:
             conn.securing = False
+            self._report(conn)
 
     def _security_requested(self, conn: Connection) -> None:
         if conn.central:
             self.host.spawn(self.pair(conn))
 
-    def _pairing(self, conn: Connection) -> bool:
-        device = self.host.device
-        return device is not None and conn.handle in device.smp_manager.sessions
-
     def _encryption_changed(self, conn: Connection) -> None:
-        if self._pairing(conn):
+        if conn.pairing:
             return  # reported once pairing completes, with the keys' properties
         keys = self.store.cache.get(str(conn.link.peer_address))
         conn.mitm = _authenticated(keys)
         conn.bonded = keys is not None
         self._report(conn)
 
+    def _session_over(self, conn: Connection) -> None:
+        """Bumble 0.0.236 keeps a finished SMP session until the link drops, and hands the
+        next Pairing Request on that link to it, which stalls: forget it once it is over."""
+        conn.pairing = False
+        if (device := self.host.device) is not None:
+            device.smp_manager.sessions.pop(conn.handle, None)
+
     def _paired(self, conn: Connection, keys: PairingKeys) -> None:
+        self._session_over(conn)
         conn.mitm = _authenticated(keys)
         has_ltk = any(key is not None for key in (keys.ltk, keys.ltk_central, keys.ltk_peripheral))
         conn.bonded = bool(self.host.ble._config["bond"]) and has_ltk
@@ -236,11 +246,12 @@ class Security:
         logger.info(
             "bluetooth: pairing failed on connection %d (SMP reason %d)", conn.handle, reason
         )
+        self._session_over(conn)
         self._cancel_prompts(conn)
         self._report(conn)
 
     def _report(self, conn: Connection) -> None:
-        if conn.connected:
+        if conn.connected and not conn.securing:
             self.host.irq.emit(
                 ev.ENCRYPTION_UPDATE,
                 (conn.handle, conn.encrypted, conn.authenticated, conn.bonded, conn.key_size),

@@ -221,7 +221,7 @@ def test_connect_and_accept_timeouts_leave_nothing_behind(
         await until(lambda: not c._l2cap.connects)
         await until(lambda: not c._l2cap.channels and not p._l2cap.backlog[0].is_connected())
         monkeypatch.undo()
-        # And the next connect works (on a new link: see the xfail below for the same link).
+        # And the next connect works.
         await c.disconnect()
         p, c, pch, cch = await channels(pair)
         await cch.send(b"ok")
@@ -230,11 +230,6 @@ def test_connect_and_accept_timeouts_leave_nothing_behind(
     run(main())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bluetooth/Bumble 0.0.236: a closed channel's CID stays in the peer's "
-    "ChannelManager.le_coc_channels, so reopening with the same CID is refused (10)",
-)
 def test_reopen_a_channel_on_the_same_link(pair: Pair) -> None:
     async def main() -> None:
         p, c, pch, cch = await channels(pair)

@@ -130,7 +130,7 @@ def test_a_fixed_passkey_and_a_wrong_one(pair: Pair) -> None:
         # The link is up and in a consistent state, and pairing may be tried again.
         assert c.is_connected() and not c.encrypted and not c.authenticated
         assert await chars[OPEN].read() == b"open"
-        # (Trying again on the same link: see the xfail below.)
+        # (Trying again on the same link: see the next test.)
         await c.disconnect()
         p, c = await pair.connect()
         await c.pair(mitm=True, io=security.IO_KEYBOARD_ONLY, passkey=lambda r: 123456)
@@ -142,12 +142,6 @@ def test_a_fixed_passkey_and_a_wrong_one(pair: Pair) -> None:
         pair.call(pair.p, security.passkey_handler, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bluetooth: gap_pair after a failed pairing does nothing (no prompt, no "
-    "ENCRYPTION_UPDATE): Bumble 0.0.236 keeps the ended SMP session until the link drops, "
-    "and bluetooth takes it for a pairing under way",
-)
 def test_pairing_again_on_the_same_link_after_a_failure(pair: Pair) -> None:
     async def main() -> None:
         pair.call(pair.p, security.passkey_handler, lambda r: 123456)
@@ -459,12 +453,6 @@ def test_default_path_and_round_trip_of_the_format(
     assert json.loads(Path("ble_secrets.json").read_text()) == [[1, "", ""], [2, "bmV3", "djI="]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bluetooth: when the peer lost the bond, gap_pair reports the failed "
-    "re-encryption (ENCRYPTION_UPDATE encrypted=False) before it pairs anew, so pair() "
-    "takes the first report for the outcome",
-)
 def test_pairing_anew_when_the_peer_lost_the_bond(pair: Pair) -> None:
     async def main() -> None:
         p, c, chars = await connect(pair)

@@ -170,3 +170,18 @@ def test_legacy_bond_re_encrypts(make_radio) -> None:
     assert prec.wait(ENCRYPTION_UPDATE, start=mark_p, timeout=10)[1] is True
     c.gattc_read(conn, value)
     assert crec.wait(READ_RESULT, start=mark_c)[2] == b"secret"
+
+
+def test_pairing_again_after_a_failure(make_radio) -> None:
+    (c, crec), (p, prec), conn, peer, value, protected, *_ = _pair(
+        make_radio, central_io=IO_KEYBOARD_ONLY, peripheral_io=IO_DISPLAY_ONLY, mitm=True
+    )
+    for attempt, typed in enumerate((111111, 123456)):
+        mark_c, mark_p = crec.mark(), prec.mark()
+        c.gap_pair(conn)
+        assert prec.wait(PASSKEY_ACTION, start=mark_p, timeout=10)[1] == 3
+        p.gap_passkey(peer, 3, 123456)
+        assert crec.wait(PASSKEY_ACTION, start=mark_c, timeout=10)[1] == 2
+        c.gap_passkey(conn, 2, typed)
+        update = crec.wait(ENCRYPTION_UPDATE, start=mark_c, timeout=10)
+        assert update[1:3] == ((False, False) if attempt == 0 else (True, True))
