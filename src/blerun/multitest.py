@@ -100,13 +100,13 @@ class _TestRun:
 
     async def drive(self, inst: _Instance) -> None:
         """Run instance `inst` to its end, through any expected reboots."""
-        entry = f"instance{inst.idx}"
+        entry = label = f"instance{inst.idx}"  # a rebooted board keeps its address: same label
         try:
             while True:
                 script = protocol.build_script(self.source, entry, self.globals)
                 inst.proc = await procs.spawn(
                     procs.interpreter_command("-c", script),
-                    env=procs.child_env(self.radio_env, AIOBLE_LABEL=entry, AIOBLE_ON_RESET="exit"),
+                    env=procs.child_env(self.radio_env, AIOBLE_LABEL=label, AIOBLE_ON_RESET="exit"),
                     cwd=self.cwd,
                     stdin=asyncio.subprocess.PIPE,
                     merge_stderr=True,
