@@ -4,9 +4,8 @@
 # reset: the file is all that remains). After each restart the central's pair() re-encrypts
 # with the stored keys: no pairing, the files do not change, the encrypted value reads.
 #
-# The reset re-enters instanceN() (told apart by a global SET before it) rather than a
-# separate resume function: the runner names a resumed process's radio after the function
-# it runs, which would give the device a new address, and a bond is with an address.
+# The reset re-enters instanceN(), told apart by a global SET before it. A rebooted instance
+# keeps its radio's label, so its address: a bond is with an address.
 import asyncio
 import os
 import tempfile
