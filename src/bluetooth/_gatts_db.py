@@ -92,8 +92,9 @@ class Attribute:
         return self.kind == CCCD
 
     def read_security(self) -> int:
-        """0, or the ATT error a link without the needed security gets."""
-        if self.kind == VALUE:
+        """0, or the ATT error a link without the needed security gets (descriptors take the
+        characteristic's bits: READ_ENCRYPTED 0x200 and so on)."""
+        if self.kind in (VALUE, DESCRIPTOR):
             if self.flags & F_READ_AUTHENTICATED:
                 return att.INSUFFICIENT_AUTHENTICATION
             if self.flags & F_READ_ENCRYPTED:
@@ -101,7 +102,7 @@ class Attribute:
         return 0
 
     def write_security(self) -> int:
-        if self.kind == VALUE:
+        if self.kind in (VALUE, DESCRIPTOR):
             if self.flags & F_WRITE_AUTHENTICATED:
                 return att.INSUFFICIENT_AUTHENTICATION
             if self.flags & F_WRITE_ENCRYPTED:

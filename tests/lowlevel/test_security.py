@@ -185,3 +185,21 @@ def test_pairing_again_after_a_failure(make_radio) -> None:
         c.gap_passkey(conn, 2, typed)
         update = crec.wait(ENCRYPTION_UPDATE, start=mark_c, timeout=10)
         assert update[1:3] == ((False, False) if attempt == 0 else (True, True))
+
+
+def test_protected_descriptor(make_radio) -> None:
+    central, peripheral = make_radio("c"), make_radio("p")
+    service = (
+        UUID(0x181A),
+        (
+            (
+                UUID(0x2A6E),
+                bluetooth.FLAG_READ,
+                ((UUID(0x2901), 0x01 | bluetooth.FLAG_READ_ENCRYPTED),),
+            ),
+        ),
+    )
+    ((_, descriptor),) = peripheral[0].gatts_register_services([service])
+    conn, _ = connect(central, peripheral)
+    central[0].gattc_read(conn, descriptor)
+    assert central[1].wait(READ_DONE) == (conn, descriptor, 0x0F)
