@@ -113,6 +113,31 @@ class CurrentProfile:
 NRF52832 = CurrentProfile(
     "nRF52832", tx_ma=5.3, rx_ma=5.4, idle_ma=0.0019, ramp_us=140, ramp_ma=5.4
 )
+PROFILES = {"nrf52832": NRF52832}
+
+
+def parse_profile(text: str) -> CurrentProfile:
+    """A current profile by name (``nrf52832``), or given as ``TX_MA,RX_MA,IDLE_MA,RAMP_US``
+    (optionally ``NAME=`` before it), e.g. ``esp32=130,95,0.8,150``: the ramp-up is counted
+    at the RX current. ValueError says what is wrong."""
+    known = PROFILES.get(text.strip().lower())
+    if known is not None:
+        return known
+    name, _, numbers = text.rpartition("=")
+    parts = numbers.split(",")
+    if len(parts) != 4:
+        raise ValueError(
+            f"current profile {text!r}: expected a name ({', '.join(PROFILES)}) or "
+            "TX_MA,RX_MA,IDLE_MA,RAMP_US"
+        )
+    try:
+        tx_ma, rx_ma, idle_ma = (float(p) for p in parts[:3])
+        ramp_us = int(parts[3])
+    except ValueError:
+        raise ValueError(f"current profile {text!r}: the figures must be numbers") from None
+    if min(tx_ma, rx_ma, idle_ma, ramp_us) < 0:
+        raise ValueError(f"current profile {text!r}: the figures must not be negative")
+    return CurrentProfile(name.strip() or "custom", tx_ma, rx_ma, idle_ma, ramp_us, rx_ma)
 
 
 @dataclass

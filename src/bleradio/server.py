@@ -134,15 +134,16 @@ class RadioServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    def devices(self) -> list[DeviceInfo]:
-        """Every device that joined, in order; ``connected`` is False once it left."""
+    def devices(self, profile: Any = None) -> list[DeviceInfo]:
+        """Every device that joined, in order; ``connected`` is False once it left. Energy
+        figures use ``profile`` (an ``airtime.CurrentProfile``; the medium's by default)."""
         return [
             DeviceInfo(
                 label=c.label,
                 address=format_address(c.public_address),
                 connected=not c.closed,
                 links=len(c.links),
-                energy=self._energy(c),
+                energy=self._energy(c, profile),
             )
             for c in self._controllers
         ]
@@ -158,9 +159,9 @@ class RadioServer:
         """Call ``callback(record)`` at the end of every scan of a device (air time only)."""
         self.medium.scan_watchers.append(callback)
 
-    def _energy(self, controller: VirtualController) -> Any:
+    def _energy(self, controller: VirtualController, profile: Any = None) -> Any:
         try:
-            return self.medium.energy(controller)
+            return self.medium.energy(controller, profile)
         except (RuntimeError, KeyError):
             return None
 

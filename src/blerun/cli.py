@@ -105,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
         help="at the end, print each program's radio time, duty cycle, current and charge",
     )
     p.add_argument(
+        "--current-profile",
+        metavar="PROFILE",
+        help="the chip's currents for --energy: nrf52832 (the default, from its datasheet) "
+        "or [NAME=]TX_MA,RX_MA,IDLE_MA,RAMP_US, e.g. esp32=130,95,0.8,150",
+    )
+    p.add_argument(
         "--timeline",
         metavar="FILE.svg",
         help="draw each program's radio activity on one time axis into FILE.svg",
@@ -142,15 +148,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    profile = None
     try:
+        if args.current_profile is not None:
+            from bleradio.airtime import parse_profile
+
+            profile = parse_profile(args.current_profile)
         result = run.run_programs(
             args.programs,
             timeout=args.timeout,
             radio_options=_radio_options(args),
             energy=args.energy,
+            profile=profile,
             timeline=args.timeline,
         )
-    except (run.ProgramNotFound, RadioOptionError) as exc:
+    except (run.ProgramNotFound, RadioOptionError, ValueError) as exc:
         print(f"aioble run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return result.exit_status

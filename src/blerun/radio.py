@@ -23,9 +23,10 @@ class PrivateRadio:
     env: RadioEnv
     server: Any = None  # the bleradio.RadioServer of a virtual radio
 
-    def devices(self) -> list[Any]:
-        """The server's `DeviceInfo`s (label, address, energy...); [] without a server."""
-        return list(self.server.devices()) if self.server is not None else []
+    def devices(self, profile: Any = None) -> list[Any]:
+        """The server's `DeviceInfo`s (label, address, energy with `profile`'s currents...);
+        [] without a server."""
+        return list(self.server.devices(profile)) if self.server is not None else []
 
 
 RadioProvider = Callable[[], AbstractAsyncContextManager[PrivateRadio]]

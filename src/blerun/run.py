@@ -133,11 +133,13 @@ async def run_programs_async(
     err: TextIO | None = None,
     colour: bool | None = None,
     energy: bool = False,
+    profile: Any = None,
     timeline: str | None = None,
 ) -> RunResult:
     """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
     lines (then, with `energy`, the table of each program's radio time and charge), `err`
-    the runner's own messages. With `timeline`, the radio's activity is drawn to that SVG
+    the runner's own messages (`profile`: a `bleradio.airtime.CurrentProfile` for the
+    energy figures, else the radio's default). With `timeline`, the radio's activity is drawn to that SVG
     file. Raises ProgramNotFound before starting anything if a file is missing."""
     if not paths:
         raise ValueError("no program to run")
@@ -189,7 +191,7 @@ async def run_programs_async(
             for p in pumps:
                 p.cancel()
         if energy:
-            energy_table = energy_rows(radio.devices())
+            energy_table = energy_rows(radio.devices(profile))
         if timeline is not None:
             _write_timeline(radio, timeline, names, err)
 

@@ -8,11 +8,13 @@ from bleradio.airtime import (
     NRF52832,
     PHY_1M,
     PHY_2M,
+    CurrentProfile,
     RadioTime,
     adv_pdu_time_us,
     exchange_time_us,
     max_throughput_bps,
     packets_per_event,
+    parse_profile,
     pdu_time_us,
 )
 
@@ -117,3 +119,30 @@ def test_scan_time_for_90_percent(interval_ms: float, window_ms: float, seconds:
     needed = scan_time_for(0.9, 0.25, interval_ms / 1000, window_ms / 1000)
     assert needed == pytest.approx(seconds, abs=0.01)
     assert discovery_probability(0.25, interval_ms / 1000, window_ms / 1000, needed) >= 0.9 - 1e-9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nrf52832", NRF52832),
+        ("nRF52832", NRF52832),
+        ("esp32=130,95,0.8,150", CurrentProfile("esp32", 130.0, 95.0, 0.8, 150, 95.0)),
+        ("10,11,0.001,100", CurrentProfile("custom", 10.0, 11.0, 0.001, 100, 11.0)),
+    ],
+)
+def test_parse_profile(text: str, expected: CurrentProfile) -> None:
+    assert parse_profile(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cc2640", "expected a name"),
+        ("1,2,3", "expected a name"),
+        ("a,2,3,4", "must be numbers"),
+        ("1,2,3,-4", "must not be negative"),
+    ],
+)
+def test_parse_profile_errors(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_profile(text)

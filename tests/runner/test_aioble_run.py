@@ -206,6 +206,37 @@ def test_energy_per_program(needs_ble, tmp_path: Path) -> None:
     assert "advertiser" in svg.read_text() and "no radio activity" not in svg.read_text()
 
 
+def test_energy_with_another_current_profile(needs_ble, tmp_path: Path) -> None:
+    """The same radio time costs what the given chip's currents say."""
+    from bleradio.airtime import NRF52832, parse_profile
+
+    advertiser = write(
+        tmp_path,
+        "advertiser.py",
+        "import bluetooth, time\nble = bluetooth.BLE()\nble.active(True)\n"
+        "ble.gap_advertise(20_000, b'\\x02\\x01\\x06')\ntime.sleep_ms(200)\n",
+    )
+    hungry = parse_profile("hungry=53,54,0.019,140")  # ten times the nRF52832
+    result, out, err = run([advertiser], energy=True, profile=hungry, radio_options={"fast": False})
+    assert result.exit_status == 0, out + err
+    (row,) = result.energy
+    assert row.profile == "hungry" and "current profile: hungry" in out
+    ramps = round(row.ramp_ms * 1000 / hungry.ramp_us)
+    charge = hungry.charge_uc(row.tx_ms * 1000, row.rx_ms * 1000, row.off_ms * 1000, ramps)
+    assert row.charge_uc == pytest.approx(charge)
+    assert charge == pytest.approx(
+        10 * NRF52832.charge_uc(row.tx_ms * 1000, row.rx_ms * 1000, row.off_ms * 1000, ramps)
+    )
+
+
+def test_bad_current_profile_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    from blerun import cli
+
+    program = write(tmp_path, "p.py", "print('never runs')\n")
+    assert cli.main(["run", "--energy", "--current-profile", "1,2", str(program)]) == 2
+    assert "current profile '1,2'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "options"),
     [
