@@ -368,7 +368,7 @@ class BLE:
         if snapshot is not None and snapshot[0] == handle and self._irq.in_handler_thread():
             self._irq.snapshot = None  # the handler replaced the value it was shown
         if send_update:
-            self._call(self._host.update_subscribers, handle)
+            self._call(self._host.gatt_server.update_subscribers, handle)
 
     def _check_value_handle(self, value_handle: Any) -> int:
         handle = _int(value_handle, "value_handle")
@@ -377,19 +377,27 @@ class BLE:
             raise OSError(errno.EINVAL, f"no characteristic value with handle {handle} (EINVAL)")
         return handle
 
+    def _payload(self, value_handle: int, data: Any) -> bytes:
+        """What a notification or indication carries: ``data``, else the value as it is at
+        the call (a write right after the call does not change what goes out)."""
+        if data is not None:
+            return _buffer(data, "data")
+        attribute = self._db.get(value_handle)
+        assert attribute is not None
+        return self._db.peek(attribute)
+
     def gatts_notify(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send a notification (the local value if ``data`` is None), subscribed or not."""
-        handle = self._check_conn(conn_handle)
+        conn = self._connection(conn_handle)
         value = self._check_value_handle(value_handle)
-        payload = None if data is None else _buffer(data, "data")
-        self._post_bulk(self._host.notify, handle, value, payload)
+        payload = self._payload(value, data)
+        self._post_bulk(self._host.gatt_server.notify, conn, value, payload)
 
     def gatts_indicate(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send an indication; GATTS_INDICATE_DONE reports the acknowledgement."""
-        handle = self._check_conn(conn_handle)
+        conn = self._connection(conn_handle)
         value = self._check_value_handle(value_handle)
-        payload = None if data is None else _buffer(data, "data")
-        self._call(self._host.indicate, handle, value, payload)
+        self._call(self._host.gatt_server.indicate, conn, value, self._payload(value, data))
 
     def gatts_set_buffer(self, value_handle: int, len: int, append: bool = False) -> None:  # noqa: A002
         """Size a value's buffer (default 20 bytes); append mode concatenates writes."""

@@ -8,11 +8,23 @@ raise nothing, as on MicroPython's NimBLE port.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _att as att
-from ._gatts_db import CCCD, CHAR_DECL, DESCRIPTOR, SERVICE, VALUE, Attribute, GattDatabase
+from . import _events as ev
+from ._gatts_db import (
+    CCCD,
+    CHAR_DECL,
+    DESCRIPTOR,
+    F_INDICATE,
+    F_NOTIFY,
+    SERVICE,
+    VALUE,
+    Attribute,
+    GattDatabase,
+)
 
 if TYPE_CHECKING:
     from ._conn import Connection
@@ -20,14 +32,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _MAX_PREPARED = 64
+INDICATION_TIMEOUT = 30.0  # an indication unconfirmed this long fails (ATT's timeout)
 
 
 class ServerHooks(Protocol):
+    conns: dict[int, Connection]
+
     def send_att(self, conn: Connection, pdu: bytes) -> None: ...
+    def emit(self, event: int, data: tuple[Any, ...]) -> None: ...
     async def read_request(self, conn: Connection, handle: int) -> int: ...
     def written(self, conn: Connection, handle: int, value: bytes | None) -> None: ...
     def mtu_exchanged(self, conn: Connection, mtu: int) -> None: ...
-    def indication_confirmed(self, conn: Connection) -> None: ...
     def spawn(self, coro: Any) -> None: ...
     @property
     def preferred_mtu(self) -> int: ...
@@ -71,7 +86,7 @@ class GattServer:
                 pass  # commands get no answer, errors included
             return
         if opcode == att.HANDLE_VALUE_CFM:
-            self.hooks.indication_confirmed(conn)
+            self.indication_confirmed(conn)
             return
         if opcode in self._reads:
             self.hooks.spawn(self._answer_read(conn, pdu, self._reads[opcode]))
@@ -306,3 +321,70 @@ class GattServer:
             for handle, value in values.items():
                 self._store(conn, self._attribute(handle), bytes(value))
         return bytes((att.EXECUTE_WRITE_RSP,))
+
+    # --- notifications and indications ----------------------------------------------------------
+
+    def _value(self, value_handle: int, data: bytes | None) -> bytes:
+        if data is not None:
+            return data
+        attribute = self.db.get(value_handle)
+        return self.db.peek(attribute) if attribute is not None else b""
+
+    def notify(self, conn: Connection, value_handle: int, data: bytes | None) -> None:
+        """Send a notification (the local value if ``data`` is None), cut to MTU - 3."""
+        value = self._value(value_handle, data)
+        self.hooks.send_att(
+            conn, att.handle_pdu(att.HANDLE_VALUE_NTF, value_handle, value[: conn.mtu - 3])
+        )
+
+    def indicate(self, conn: Connection, value_handle: int, data: bytes | None) -> None:
+        """Queue an indication; one is on air per connection, GATTS_INDICATE_DONE ends each."""
+        conn.indications.append((value_handle, self._value(value_handle, data)))
+        self._next_indication(conn)
+
+    def update_subscribers(self, value_handle: int) -> None:
+        """``gatts_write(..., send_update=True)``: notify or indicate each subscribed client."""
+        flags = self.db.characteristic_flags(value_handle)
+        if not flags & (F_NOTIFY | F_INDICATE):
+            return
+        for conn in list(self.hooks.conns.values()):
+            cccd = conn.cccd.get(value_handle, 0)
+            if cccd & 1 and flags & F_NOTIFY:
+                self.notify(conn, value_handle, None)
+            elif cccd & 2 and flags & F_INDICATE:
+                self.indicate(conn, value_handle, None)
+
+    def _next_indication(self, conn: Connection) -> None:
+        if conn.indication_in_flight or not conn.indications or not conn.connected:
+            return
+        value_handle, data = conn.indications.popleft()
+        conn.indication_in_flight = value_handle
+        conn.indication_timer = asyncio.get_running_loop().call_later(
+            INDICATION_TIMEOUT, self._indication_done, conn, ev.STATUS_TIMEOUT
+        )
+        self.hooks.send_att(
+            conn, att.handle_pdu(att.HANDLE_VALUE_IND, value_handle, data[: conn.mtu - 3])
+        )
+
+    def indication_confirmed(self, conn: Connection) -> None:
+        if conn.indication_in_flight:
+            self._indication_done(conn, 0)
+
+    def _indication_done(self, conn: Connection, status: int) -> None:
+        if conn.indication_timer is not None:
+            conn.indication_timer.cancel()
+            conn.indication_timer = None
+        value_handle, conn.indication_in_flight = conn.indication_in_flight, 0
+        self.hooks.emit(ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, status))
+        if status == 0:
+            self._next_indication(conn)
+
+    def connection_gone(self, conn: Connection) -> None:
+        """The link dropped: its indications end with a not-connected status."""
+        if conn.indication_in_flight:
+            self._indication_done(conn, ev.STATUS_NOT_CONNECTED)
+        while conn.indications:
+            value_handle, _ = conn.indications.popleft()
+            self.hooks.emit(
+                ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
+            )

@@ -20,8 +20,6 @@ from bumble.device import (
     Device,
     DeviceConfiguration,
 )
-from bumble.host import Host
-from bumble.snoop import Snooper
 
 import bleradio
 
@@ -30,8 +28,8 @@ from . import _events as ev
 from ._conn import Connection
 from ._gattc import GattClient
 from ._gatts import GattServer
-from ._gatts_db import F_INDICATE, F_NOTIFY
 from ._l2cap import L2cap
+from ._quiet_host import QuietHost
 from ._security import Security
 from ._txwindow import TxWindow
 
@@ -48,7 +46,6 @@ DEFAULT_CONN_INTERVAL_MIN_MS = 30.0
 DEFAULT_CONN_INTERVAL_MAX_MS = 50.0
 DEFAULT_SUPERVISION_TIMEOUT_MS = 2560
 DEFAULT_CONNECT_DURATION_MS = 30000  # scan_duration_ms=0
-INDICATION_TIMEOUT = 30.0
 # Bulk sends get their credit back once the host's ACL queue (packets queued or in the
 # controller, not yet sent over the air) holds at most this many controller buffers' worth:
 # enough that every connection event finds the controller full.
@@ -65,56 +62,6 @@ def addr_from_bumble(address: hci.Address) -> tuple[int, bytes]:
 
 def addr_to_bumble(addr_type: int, addr: bytes) -> hci.Address:
     return hci.Address(bytes(reversed(addr)), addr_type)
-
-
-class QuietHost(Host):
-    """Bumble's Host, minus its eager formatting: stock Bumble renders every HCI packet to a
-    coloured string for a debug log line, logging on or off, which costs about half of the
-    stack's time on a busy link. Same logic; the text is built only when DEBUG is on."""
-
-    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _debug():
-            logger.debug("HOST -> CONTROLLER: %s", packet)
-        if self.snooper:
-            self.snooper.snoop(bytes(packet), Snooper.Direction.HOST_TO_CONTROLLER)
-        if self.hci_sink:
-            self.hci_sink.on_packet(bytes(packet))
-
-    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
-        if _debug():
-            logger.debug("CONTROLLER -> HOST: %s", packet)
-        if self.snooper:
-            self.snooper.snoop(bytes(packet), Snooper.Direction.CONTROLLER_TO_HOST)
-        if isinstance(packet, hci.HCI_AclDataPacket):
-            self.on_hci_acl_data_packet(packet)
-        elif isinstance(packet, hci.HCI_Event):
-            self.on_hci_event_packet(packet)
-        else:
-            super().on_hci_packet(packet)
-
-    def send_acl_sdu(self, connection_handle: int, sdu: bytes) -> None:
-        connection = self.connections.get(connection_handle)
-        if connection is None or connection.acl_packet_queue is None:
-            super().send_acl_sdu(connection_handle, sdu)  # logs the problem
-            return
-        queue = connection.acl_packet_queue
-        size = queue.max_packet_size
-        for offset in range(0, len(sdu), size):
-            pdu = sdu[offset : offset + size]
-            queue.enqueue(
-                hci.HCI_AclDataPacket(
-                    connection_handle=connection_handle,
-                    pb_flag=1 if offset else 0,
-                    bc_flag=0,
-                    data_total_length=len(pdu),
-                    data=pdu,
-                ),
-                connection_handle,
-            )
-
-
-def _debug() -> bool:
-    return logger.isEnabledFor(logging.DEBUG)
 
 
 class RadioHost:
@@ -438,7 +385,7 @@ class RadioHost:
         if self.conns.get(conn.handle) is conn:
             del self.conns[conn.handle]
         self.gatt_client.on_disconnect(conn)
-        self._fail_indications(conn)
+        self.gatt_server.connection_gone(conn)
         self.l2cap.connection_gone(conn)
         self.security.connection_gone(conn)
         self._release_credits()  # its queued packets were flushed
@@ -532,69 +479,6 @@ class RadioHost:
                 return  # the 'flow' event calls again as the controller drains
         owed, self._tx_owed = self._tx_owed, 0
         self.tx.give(owed)
-
-    # --- notifications and indications ----------------------------------------------------------
-
-    def notify(self, handle: int, value_handle: int, data: bytes | None) -> None:
-        conn = self.connection(handle)
-        if data is None:
-            data = self.db.peek(self.db.get(value_handle))  # type: ignore[arg-type]
-        self.send_att(
-            conn, att.handle_pdu(att.HANDLE_VALUE_NTF, value_handle, data[: conn.mtu - 3])
-        )
-
-    def indicate(self, handle: int, value_handle: int, data: bytes | None) -> None:
-        conn = self.connection(handle)
-        if data is None:
-            data = self.db.peek(self.db.get(value_handle))  # type: ignore[arg-type]
-        conn.indications.append((value_handle, data))
-        self._next_indication(conn)
-
-    def update_subscribers(self, value_handle: int) -> None:
-        """``gatts_write(..., send_update=True)``: notify or indicate each subscribed client."""
-        flags = self.db.characteristic_flags(value_handle)
-        if not flags & (F_NOTIFY | F_INDICATE):
-            return
-        for conn in list(self.conns.values()):
-            cccd = conn.cccd.get(value_handle, 0)
-            if cccd & 1 and flags & F_NOTIFY:
-                self.notify(conn.handle, value_handle, None)
-            elif cccd & 2 and flags & F_INDICATE:
-                self.indicate(conn.handle, value_handle, None)
-
-    def _next_indication(self, conn: Connection) -> None:
-        if conn.indication_in_flight or not conn.indications or not conn.connected:
-            return
-        value_handle, data = conn.indications.popleft()
-        conn.indication_in_flight = value_handle
-        conn.indication_timer = asyncio.get_running_loop().call_later(
-            INDICATION_TIMEOUT, self._indication_done, conn, ev.STATUS_TIMEOUT
-        )
-        self.send_att(
-            conn, att.handle_pdu(att.HANDLE_VALUE_IND, value_handle, data[: conn.mtu - 3])
-        )
-
-    def indication_confirmed(self, conn: Connection) -> None:
-        if conn.indication_in_flight:
-            self._indication_done(conn, 0)
-
-    def _indication_done(self, conn: Connection, status: int) -> None:
-        if conn.indication_timer is not None:
-            conn.indication_timer.cancel()
-            conn.indication_timer = None
-        value_handle, conn.indication_in_flight = conn.indication_in_flight, 0
-        self.irq.emit(ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, status))
-        if status == 0:
-            self._next_indication(conn)
-
-    def _fail_indications(self, conn: Connection) -> None:
-        if conn.indication_in_flight:
-            self._indication_done(conn, ev.STATUS_NOT_CONNECTED)
-        while conn.indications:
-            value_handle, _ = conn.indications.popleft()
-            self.irq.emit(
-                ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
-            )
 
 
 def _legacy_type(event_type: int) -> int | None:

@@ -1,0 +1,61 @@
+"""Bumble's Host without its eager debug formatting."""
+
+from __future__ import annotations
+
+import logging
+
+from bumble import hci
+from bumble.host import Host
+from bumble.snoop import Snooper
+
+logger = logging.getLogger(__name__)
+
+
+class QuietHost(Host):
+    """Bumble's Host, minus its eager formatting: stock Bumble renders every HCI packet to a
+    coloured string for a debug log line, logging on or off, which costs about half of the
+    stack's time on a busy link. Same logic; the text is built only when DEBUG is on."""
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _debug():
+            logger.debug("HOST -> CONTROLLER: %s", packet)
+        if self.snooper:
+            self.snooper.snoop(bytes(packet), Snooper.Direction.HOST_TO_CONTROLLER)
+        if self.hci_sink:
+            self.hci_sink.on_packet(bytes(packet))
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _debug():
+            logger.debug("CONTROLLER -> HOST: %s", packet)
+        if self.snooper:
+            self.snooper.snoop(bytes(packet), Snooper.Direction.CONTROLLER_TO_HOST)
+        if isinstance(packet, hci.HCI_AclDataPacket):
+            self.on_hci_acl_data_packet(packet)
+        elif isinstance(packet, hci.HCI_Event):
+            self.on_hci_event_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+    def send_acl_sdu(self, connection_handle: int, sdu: bytes) -> None:
+        connection = self.connections.get(connection_handle)
+        if connection is None or connection.acl_packet_queue is None:
+            super().send_acl_sdu(connection_handle, sdu)  # logs the problem
+            return
+        queue = connection.acl_packet_queue
+        size = queue.max_packet_size
+        for offset in range(0, len(sdu), size):
+            pdu = sdu[offset : offset + size]
+            queue.enqueue(
+                hci.HCI_AclDataPacket(
+                    connection_handle=connection_handle,
+                    pb_flag=1 if offset else 0,
+                    bc_flag=0,
+                    data_total_length=len(pdu),
+                    data=pdu,
+                ),
+                connection_handle,
+            )
+
+
+def _debug() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
