@@ -1,0 +1,372 @@
+"""The virtual controller's core: HCI in and out, command dispatch, the ACL data path.
+
+The host side speaks H4 bytes: ``on_packet(h4)`` takes host->controller packets and the
+controller calls ``sink.on_packet(h4)`` on the sink given to ``set_packet_sink`` (always
+from the event loop, never re-entrantly). HCI commands are parsed by hand from their
+parameter bytes; events are built by ``hcipackets``. The ACL path (host data in, LL
+fragments out, Number Of Completed Packets back) is kept free of per-packet objects and
+of eager log formatting.
+
+``ControllerCore`` is the base of every role of ``VirtualController`` (see
+``controller.py``): it owns the host link, the event masks, the connection handles and the
+controller's fixed description (version, features, buffers). Each role hands it its
+commands (``Commands``) and it answers them: Command Complete for a synchronous one (a
+handler returns the return parameters, or a status on failure), Command Status first for
+an asynchronous one (a handler returns the status and sends its events later).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bumble import crypto
+from bumble import hci as bhci
+
+from . import hcipackets as hp
+from .link import (
+    LLID_CONTINUATION,
+    LLID_START,
+    PHY_1M,
+    PHY_2M,
+    LinkEnd,
+    data_time_us,
+)
+from .medium import Medium
+
+if TYPE_CHECKING:
+    from bumble.transport.common import TransportSink
+
+    from .controller import VirtualController
+
+# one logger for all the controller's modules, under its public module's name
+logger = logging.getLogger("bleradio.controller")
+
+LE_ACL_PACKET_LENGTH = 251
+LE_ACL_PACKETS = 16
+
+HCI_VERSION = 0x09  # Bluetooth 5.0: data length extension, 2M PHY, no extended advertising
+COMPANY_ID = 0xFFFF  # "for testing"
+SUBVERSION = 0x0001
+
+LE_FEATURES = (
+    bhci.LeFeatureMask.LE_ENCRYPTION
+    | bhci.LeFeatureMask.CONNECTION_PARAMETERS_REQUEST_PROCEDURE
+    | bhci.LeFeatureMask.EXTENDED_REJECT_INDICATION
+    | bhci.LeFeatureMask.PERIPHERAL_INITIATED_FEATURE_EXCHANGE
+    | bhci.LeFeatureMask.LE_PING
+    | bhci.LeFeatureMask.LE_DATA_PACKET_LENGTH_EXTENSION
+    | bhci.LeFeatureMask.LL_PRIVACY
+    | bhci.LeFeatureMask.LE_2M_PHY
+)
+LE_FEATURES_BYTES = int(LE_FEATURES).to_bytes(8, "little")
+LMP_FEATURES_BYTES = int(
+    bhci.LmpFeatureMask.LE_SUPPORTED_CONTROLLER | bhci.LmpFeatureMask.BR_EDR_NOT_SUPPORTED
+).to_bytes(8, "little")
+LE_STATES = bytes.fromhex("ffff3fffff030000")
+
+_ZERO_ADDRESS = b"\x00" * 6
+
+# A role's commands: opcode -> (handler, error tail) for those answered by a Command
+# Complete, opcode -> handler for those answered by a Command Status (then events).
+SyncCommands = dict[int, tuple[Callable[[bytes], Any], Any]]
+AsyncCommands = dict[int, Callable[[bytes], int]]
+Commands = tuple[SyncCommands, AsyncCommands]
+
+
+class _Invalid(Exception):
+    """A command's parameters are malformed or out of range (-> status 0x12)."""
+
+
+class ControllerCore:
+    """Host link, event masks, command dispatch, ACL data, connection handles."""
+
+    def __init__(self, medium: Medium, label: str | None = None) -> None:
+        self.medium = medium
+        self.label, self.public_address = medium.attach(self, label)
+        self.loop = medium.loop
+        self.closed = False
+        self._sink: TransportSink | None = None
+        self._outbox: list[bytes] = []
+        self._flush_scheduled = False
+        self._completed: dict[int, int] = {}
+        self._handles: dict[int, LinkEnd] = {}
+        self._next_handle = 0x0001
+        self.on_close: list[Callable[[VirtualController], None]] = []
+        # the medium's model: largest LL payload, PHY a new link moves to, interval choice
+        options = medium.options
+        self.max_octets = options.data_length
+        self.max_time = data_time_us(self.max_octets)
+        self.auto_phy = PHY_2M if options.phy == "2M" else PHY_1M
+        self.preferred_interval = (
+            None if options.conn_interval_ms is None else round(options.conn_interval_ms / 1.25)
+        )
+
+    def _reset_core_state(self) -> None:
+        self.event_mask = hp.DEFAULT_EVENT_MASK
+        self.le_event_mask = hp.DEFAULT_LE_EVENT_MASK
+
+    # ================================================================== host side
+    def set_packet_sink(self, sink: TransportSink | None) -> None:
+        self._sink = sink
+
+    def _to_host(self, packet: bytes) -> None:
+        self._outbox.append(packet)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _event(self, code: int, packet: bytes) -> None:
+        """Send an event if the host's event mask lets it through."""
+        if (self.event_mask >> hp.EVENT_MASK_BIT[code]) & 1:
+            self._to_host(packet)
+
+    def _le_event(self, subevent: int, packet: bytes) -> None:
+        if (self.event_mask >> 61) & 1 and (self.le_event_mask >> (subevent - 1)) & 1:
+            self._to_host(packet)
+
+    def _le_event_enabled(self, subevent: int) -> bool:
+        return bool((self.event_mask >> 61) & 1 and (self.le_event_mask >> (subevent - 1)) & 1)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        packets = self._outbox
+        self._outbox = []
+        if self._completed:
+            packets.insert(0, hp.number_of_completed_packets(self._completed))
+            self._completed = {}
+        sink = self._sink
+        if sink is None or self.closed:
+            return
+        for packet in packets:
+            try:
+                sink.on_packet(packet)
+            except Exception:
+                logger.exception("[%s] host failed on a packet", self.label)
+
+    def on_packet(self, packet: bytes) -> None:
+        """A host->controller H4 packet."""
+        if self.closed:
+            return
+        kind = packet[0] if packet else -1
+        if kind == hp.H4_ACL:
+            self._on_acl(packet)
+        elif kind == hp.H4_COMMAND:
+            self._on_command(packet)
+        else:
+            logger.warning("[%s] ignoring H4 packet of type %d", self.label, kind)
+
+    # ================================================================== ACL data
+    def _on_acl(self, packet: bytes) -> None:
+        if len(packet) < 5:
+            logger.warning("[%s] truncated ACL packet dropped", self.label)
+            return
+        handle_flags, length = struct.unpack_from("<HH", packet, 1)
+        handle = handle_flags & 0x0FFF
+        end = self._handles.get(handle)
+        payload = packet[5:]
+        if end is None or len(payload) != length or length > LE_ACL_PACKET_LENGTH:
+            logger.warning(
+                "[%s] ACL packet dropped (handle 0x%04x, length %d of %d)",
+                self.label,
+                handle,
+                len(payload),
+                length,
+            )
+            if end is not None:
+                self._packet_completed(end)
+            return
+        if end.link.alive is False:
+            return
+        pb = (handle_flags >> 12) & 0x3
+        llid = LLID_CONTINUATION if pb == 0b01 else LLID_START
+        size = end.max_tx_octets
+        tx = end.tx
+        if length <= size:
+            tx.append((llid, payload, 1))
+        else:
+            last = length - size
+            for offset in range(0, length, size):
+                tx.append((llid, payload[offset : offset + size], 1 if offset >= last else None))
+                llid = LLID_CONTINUATION
+        end.link.kick()
+
+    def _packet_completed(self, end: LinkEnd) -> None:
+        handle = end.handle
+        completed = self._completed
+        completed[handle] = completed.get(handle, 0) + 1
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    # called by the medium -------------------------------------------------------------
+    def on_ll_data(self, end: LinkEnd, llid: int, payload: bytes) -> None:
+        self._to_host(hp.acl(end.handle, 0b10 if llid == LLID_START else 0b01, payload))
+
+    # ================================================================== commands
+    def _on_command(self, packet: bytes) -> None:
+        if len(packet) < 4:
+            logger.warning("[%s] truncated HCI command dropped: %s", self.label, packet.hex())
+            return
+        opcode, length = struct.unpack_from("<HB", packet, 1)
+        params = packet[4:]
+        entry = self._commands.get(opcode)
+        if entry is None:
+            logger.debug("[%s] unknown HCI command 0x%04x", self.label, opcode)
+            self._to_host(hp.command_complete(opcode, bytes((hp.UNKNOWN_HCI_COMMAND,))))
+            return
+        handler, is_async, error_tail = entry
+        if len(params) != length:
+            logger.warning("[%s] HCI command 0x%04x with a wrong length", self.label, opcode)
+            status = hp.INVALID_HCI_COMMAND_PARAMETERS
+            if is_async:
+                self._to_host(hp.command_status(opcode, status))
+            else:
+                self._to_host(hp.command_complete(opcode, bytes((status,))))
+            return
+        if is_async:
+            handler(params)  # sends its Command Status, then its events
+            return
+        try:
+            result = handler(params)
+        except (_Invalid, struct.error, IndexError, ValueError) as error:
+            logger.warning(
+                "[%s] invalid HCI command 0x%04x (%s): %s", self.label, opcode, error, params.hex()
+            )
+            result = hp.INVALID_HCI_COMMAND_PARAMETERS
+        except Exception:
+            logger.exception("[%s] HCI command 0x%04x failed", self.label, opcode)
+            result = hp.UNSPECIFIED_ERROR
+        if isinstance(result, int):
+            # a failed sync command: status, then the fields a host may still parse
+            tail = error_tail(params) if error_tail and len(params) >= 2 else b""
+            self._to_host(hp.command_complete(opcode, bytes((result,)) + tail))
+        else:
+            self._to_host(hp.command_complete(opcode, result))
+
+    def _command_table(
+        self, *roles: Commands
+    ) -> dict[int, tuple[Callable[[bytes], Any], bool, Any]]:
+        table: dict[int, tuple[Callable[[bytes], Any], bool, Any]] = {}
+        for sync, asynchronous in roles:
+            for opcode, (handler, tail) in sync.items():
+                table[opcode] = (handler, False, tail)
+            for opcode, handler in asynchronous.items():
+                table[opcode] = (self._async(opcode, handler), True, None)
+        self._supported_commands = (
+            sum(bhci.HCI_SUPPORTED_COMMANDS_MASKS.get(opcode, 0) for opcode in table)
+        ).to_bytes(64, "little")
+        return table
+
+    def _async(self, opcode: int, handler: Callable[[bytes], int]) -> Callable[[bytes], Any]:
+        """Run an async command's handler so that its Command Status comes first."""
+
+        def run(params: bytes) -> None:
+            index = len(self._outbox)
+            try:
+                status = handler(params)
+            except (_Invalid, struct.error, IndexError, ValueError) as error:
+                logger.warning("[%s] invalid HCI command 0x%04x: %s", self.label, opcode, error)
+                status = hp.INVALID_HCI_COMMAND_PARAMETERS
+            except Exception:
+                logger.exception("[%s] HCI command 0x%04x failed", self.label, opcode)
+                status = hp.UNSPECIFIED_ERROR
+            self._outbox.insert(index, hp.command_status(opcode, status))
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush)
+
+        return run
+
+    # ------------------------------------------------------------------ controller info
+    def _core_commands(self) -> Commands:
+        h = bhci
+        sync: SyncCommands = {
+            h.HCI_SET_EVENT_MASK_COMMAND: (self._set_event_mask, None),
+            h.HCI_READ_LOCAL_VERSION_INFORMATION_COMMAND: (self._read_local_version, None),
+            h.HCI_READ_LOCAL_SUPPORTED_COMMANDS_COMMAND: (self._read_local_commands, None),
+            h.HCI_READ_LOCAL_SUPPORTED_FEATURES_COMMAND: (
+                lambda p: b"\x00" + LMP_FEATURES_BYTES,
+                None,
+            ),
+            h.HCI_READ_BD_ADDR_COMMAND: (lambda p: b"\x00" + self.public_address, None),
+            h.HCI_SET_CONTROLLER_TO_HOST_FLOW_CONTROL_COMMAND: (lambda p: b"\x00", None),
+            h.HCI_HOST_BUFFER_SIZE_COMMAND: (lambda p: b"\x00", None),
+            h.HCI_LE_SET_EVENT_MASK_COMMAND: (self._le_set_event_mask, None),
+            h.HCI_LE_READ_BUFFER_SIZE_COMMAND: (
+                lambda p: struct.pack("<BHB", 0, LE_ACL_PACKET_LENGTH, LE_ACL_PACKETS),
+                None,
+            ),
+            h.HCI_LE_READ_LOCAL_SUPPORTED_FEATURES_COMMAND: (
+                lambda p: b"\x00" + LE_FEATURES_BYTES,
+                None,
+            ),
+            h.HCI_LE_SET_HOST_CHANNEL_CLASSIFICATION_COMMAND: (lambda p: b"\x00", None),
+            h.HCI_LE_ENCRYPT_COMMAND: (self._le_encrypt, None),
+            h.HCI_LE_RAND_COMMAND: (lambda p: b"\x00" + os.urandom(8), None),
+            h.HCI_LE_READ_SUPPORTED_STATES_COMMAND: (lambda p: b"\x00" + LE_STATES, None),
+            h.HCI_LE_READ_TRANSMIT_POWER_COMMAND: (lambda p: struct.pack("<Bbb", 0, -20, 8), None),
+        }
+        return sync, {}
+
+    def _set_event_mask(self, params: bytes) -> bytes:
+        (self.event_mask,) = struct.unpack("<Q", params)
+        return b"\x00"
+
+    def _le_set_event_mask(self, params: bytes) -> bytes:
+        (self.le_event_mask,) = struct.unpack("<Q", params)
+        return b"\x00"
+
+    def _read_local_version(self, params: bytes) -> bytes:
+        return struct.pack(
+            "<BBHBHH", 0, HCI_VERSION, SUBVERSION, HCI_VERSION, COMPANY_ID, SUBVERSION
+        )
+
+    def _read_local_commands(self, params: bytes) -> bytes:
+        return b"\x00" + self._supported_commands
+
+    def _le_encrypt(self, params: bytes) -> bytes:
+        if len(params) != 32:
+            raise _Invalid("length")
+        return b"\x00" + crypto.e(bytes(params[:16]), bytes(params[16:32]))
+
+    # ------------------------------------------------------------------ connection handles
+    @property
+    def links(self) -> list[LinkEnd]:
+        return list(self._handles.values())
+
+    def _end(self, params: bytes) -> LinkEnd | None:
+        (handle,) = struct.unpack_from("<H", params)
+        return self._handles.get(handle & 0x0FFF)
+
+    def _drop_end(self, end: LinkEnd, reason: int) -> None:
+        """Forget a link end and tell this host it is gone."""
+        if self._handles.pop(end.handle, None) is None:
+            return
+        self._completed.pop(end.handle, None)
+        self._event(hp.EVT_DISCONNECTION_COMPLETE, hp.disconnection_complete(end.handle, reason))
+
+    # ------------------------------------------------------------------ connection interval
+    # (initiating and the connection update procedure both pick one)
+    def _choose_interval(self, imin: int, imax: int) -> int:
+        """The interval (1.25 ms units) this controller picks in the host's range: the
+        medium's ``conn_interval_ms`` clamped to it, else the top (as NimBLE, rootcanal)."""
+        if self.preferred_interval is None:
+            return imax
+        return min(imax, max(imin, self.preferred_interval))
+
+
+def _handle_tail(params: bytes) -> bytes:
+    return bytes(params[0:2])
+
+
+def _valid_connection_parameters(imin: int, imax: int, latency: int, timeout: int) -> bool:
+    if not (0x0006 <= imin <= imax <= 0x0C80):
+        return False
+    if latency > 0x01F3 or not (0x000A <= timeout <= 0x0C80):
+        return False
+    # the supervision timeout must exceed (1 + latency) * interval * 2
+    return timeout * 10 > (1 + latency) * imax * 1.25 * 2
