@@ -17,6 +17,7 @@ from __future__ import annotations
 import code
 import os
 import runpy
+import signal
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -142,6 +143,9 @@ def _flush() -> None:
 
 def run(inv: Invocation) -> int:
     """Run the program of `inv` in this process; return its exit status."""
+    # Ctrl-C stops the program even where this process was started with SIGINT ignored (a
+    # shell's background job): `aioble run` stops its programs with SIGINT first.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     restart.remember(inv.interpreter_args())
     restart.wake()
     try:
