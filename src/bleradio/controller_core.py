@@ -363,6 +363,11 @@ def _handle_tail(params: bytes) -> bytes:
     return bytes(params[0:2])
 
 
+def _handle_ok(end: LinkEnd) -> bytes:
+    """A per-connection command's return parameters on success: status 0, the handle."""
+    return struct.pack("<BH", 0, end.handle)
+
+
 def _valid_connection_parameters(imin: int, imax: int, latency: int, timeout: int) -> bool:
     if not (0x0006 <= imin <= imax <= 0x0C80):
         return False

@@ -25,6 +25,7 @@ from .controller_core import (
     Commands,
     ControllerCore,
     SyncCommands,
+    _handle_ok,
     _handle_tail,
     logger,
 )
@@ -250,10 +251,10 @@ class Links(ControllerCore):
         end = self._end(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
-        return struct.pack("<BH", 0, end.handle)
+        return _handle_ok(end)
 
     def _le_read_channel_map(self, params: bytes) -> bytes | int:
         end = self._end(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
-        return struct.pack("<BH", 0, end.handle) + b"\xff\xff\xff\xff\x1f"
+        return _handle_ok(end) + b"\xff\xff\xff\xff\x1f"

@@ -19,6 +19,7 @@ from .controller_core import (
     Commands,
     ControllerCore,
     SyncCommands,
+    _handle_ok,
     _handle_tail,
     _Invalid,
     _valid_connection_parameters,
@@ -163,14 +164,14 @@ class LinkProcedures(ControllerCore):
         if not _valid_connection_parameters(imin, imax, latency, timeout):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
-        return struct.pack("<BH", 0, end.handle)
+        return _handle_ok(end)
 
     def _le_param_request_negative_reply(self, params: bytes) -> bytes | int:
         end = self._end(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         end.send_control("REJECT_EXT_IND", "CONNECTION_PARAM_REQ", params[2])
-        return struct.pack("<BH", 0, end.handle)
+        return _handle_ok(end)
 
     def _ll_reject_ext_ind(self, end: LinkEnd, opcode: str, error: int) -> None:
         link = end.link
@@ -213,7 +214,7 @@ class LinkProcedures(ControllerCore):
         end.conn_max_tx_octets = min(octets, self.max_octets)
         end.conn_max_tx_time = min(time, self.max_time)
         self._start_length_update(end)
-        return struct.pack("<BH", 0, end.handle)
+        return _handle_ok(end)
 
     def _start_length_update(self, end: LinkEnd) -> None:
         end.send_control(
@@ -375,7 +376,7 @@ class LinkProcedures(ControllerCore):
             return hp.COMMAND_DISALLOWED
         end.ltk = bytes(params[2:18])
         end.send_control("START_ENC_REQ", end.ltk)
-        return struct.pack("<BH", 0, end.handle)
+        return _handle_ok(end)
 
     def _le_ltk_negative_reply(self, params: bytes) -> bytes | int:
         end = self._end(params)
@@ -384,7 +385,7 @@ class LinkProcedures(ControllerCore):
         if end.role != PERIPHERAL or end.enc_pending is None:
             return hp.COMMAND_DISALLOWED
         self._refuse_encryption(end)
-        return struct.pack("<BH", 0, end.handle)
+        return _handle_ok(end)
 
     def _refuse_encryption(self, end: LinkEnd) -> None:
         end.enc_pending = None
