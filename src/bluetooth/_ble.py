@@ -60,6 +60,13 @@ def _buffer(value: Any, what: str) -> bytes:
         ) from None
 
 
+def _adv_payload(value: Any, what: str, carrier: str) -> bytes:
+    data = _buffer(value, what)
+    if len(data) > _ADV_MAX:
+        raise OSError(errno.EINVAL, f"{what} is {len(data)} bytes; {carrier} carries at most 31")
+    return data
+
+
 def _int(value: Any, what: str) -> int:
     if not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
@@ -255,21 +262,9 @@ class BLE:
                 f"interval_us must be between 20000 and 10240000 (20 ms to 10.24 s), got {interval}",
             )
         if adv_data is not None:
-            data = _buffer(adv_data, "adv_data")
-            if len(data) > _ADV_MAX:
-                raise OSError(
-                    errno.EINVAL,
-                    f"adv_data is {len(data)} bytes; legacy advertising carries at most 31",
-                )
-            self._adv_data = data
+            self._adv_data = _adv_payload(adv_data, "adv_data", "legacy advertising")
         if resp_data is not None:
-            data = _buffer(resp_data, "resp_data")
-            if len(data) > _ADV_MAX:
-                raise OSError(
-                    errno.EINVAL,
-                    f"resp_data is {len(data)} bytes; a scan response carries at most 31",
-                )
-            self._resp_data = data
+            self._resp_data = _adv_payload(resp_data, "resp_data", "a scan response")
         self._run(
             self._host.advertise(interval, self._adv_data, self._resp_data, bool(connectable))
         )

@@ -61,6 +61,13 @@ def _error_code(pdu: bytes) -> int:
     return att.parse_error(pdu)[2] if pdu[0] == att.ERROR_RSP else 0
 
 
+def _discovery_end(error_rsp: bytes) -> int:
+    """A discovery's status from the Error Response that ends it: "attribute not found" is
+    how the server says there is no more (status 0)."""
+    code = _error_code(error_rsp)
+    return 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+
+
 class GattClient:
     def __init__(self, hooks: ClientHooks) -> None:
         self.hooks = hooks
@@ -161,8 +168,7 @@ class GattClient:
                     )
                 rsp = yield request
                 if rsp[0] == att.ERROR_RSP:
-                    code = _error_code(rsp)
-                    status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+                    status = _discovery_end(rsp)
                     break
                 if uuid is None:
                     found = [
@@ -210,8 +216,7 @@ class GattClient:
                     att.READ_BY_TYPE_REQ, handle, end, att.u16(att.CHARACTERISTIC)
                 )
                 if rsp[0] == att.ERROR_RSP:
-                    code = _error_code(rsp)
-                    status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+                    status = _discovery_end(rsp)
                     break
                 entries = att.parse_attribute_data_list(rsp, 2)
                 if not entries:
@@ -239,8 +244,7 @@ class GattClient:
             while handle <= end:
                 rsp = yield att.find_information_req(handle, end)
                 if rsp[0] == att.ERROR_RSP:
-                    code = _error_code(rsp)
-                    status = 0 if code == att.ATTRIBUTE_NOT_FOUND else code
+                    status = _discovery_end(rsp)
                     break
                 entries = att.parse_find_information(rsp)
                 if not entries:
