@@ -131,6 +131,43 @@ class ControllerCore:
     def _le_event_enabled(self, subevent: int) -> bool:
         return bool((self.event_mask >> 61) & 1 and (self.le_event_mask >> (subevent - 1)) & 1)
 
+    def _connection_complete(
+        self,
+        status: int,
+        handle: int,
+        role: int,
+        peer_type: int,
+        peer_address: bytes,
+        local_rpa: bytes,
+        peer_rpa: bytes,
+        interval: int,
+        latency: int,
+        timeout: int,
+    ) -> None:
+        """LE Enhanced Connection Complete when the host unmasked it, else the legacy one."""
+        if self._le_event_enabled(hp.LE_ENHANCED_CONNECTION_COMPLETE):
+            self._to_host(
+                hp.le_enhanced_connection_complete(
+                    status,
+                    handle,
+                    role,
+                    peer_type,
+                    peer_address,
+                    local_rpa,
+                    peer_rpa,
+                    interval,
+                    latency,
+                    timeout,
+                )
+            )
+        else:
+            self._le_event(
+                hp.LE_CONNECTION_COMPLETE,
+                hp.le_connection_complete(
+                    status, handle, role, peer_type & 1, peer_address, interval, latency, timeout
+                ),
+            )
+
     def _flush(self) -> None:
         self._flush_scheduled = False
         packets = self._outbox

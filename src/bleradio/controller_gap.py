@@ -400,14 +400,6 @@ class Gap(ControllerCore):
     def _send_connection_complete_failure(
         self, status: int, role: int, peer_type: int, peer_address: bytes
     ) -> None:
-        if self._le_event_enabled(hp.LE_ENHANCED_CONNECTION_COMPLETE):
-            self._to_host(
-                hp.le_enhanced_connection_complete(
-                    status, 0, role, peer_type, peer_address, _ZERO_ADDRESS, _ZERO_ADDRESS, 0, 0, 0
-                )
-            )
-        else:
-            self._le_event(
-                hp.LE_CONNECTION_COMPLETE,
-                hp.le_connection_complete(status, 0, role, peer_type & 1, peer_address, 0, 0, 0),
-            )
+        self._connection_complete(
+            status, 0, role, peer_type, peer_address, _ZERO_ADDRESS, _ZERO_ADDRESS, 0, 0, 0
+        )

@@ -81,35 +81,18 @@ class Links(ControllerCore):
         end.tx_phys, end.rx_phys = self.default_tx_phys, self.default_rx_phys
         end.conn_max_tx_octets = min(self.suggested_tx_octets, self.max_octets)
         end.conn_max_tx_time = min(self.suggested_tx_time, self.max_time)
-        if self._le_event_enabled(hp.LE_ENHANCED_CONNECTION_COMPLETE):
-            self._to_host(
-                hp.le_enhanced_connection_complete(
-                    hp.SUCCESS,
-                    end.handle,
-                    end.role,
-                    kind,
-                    identity,
-                    end.local_rpa,
-                    rpa,
-                    link.interval,
-                    link.latency,
-                    link.timeout,
-                )
-            )
-        else:
-            self._le_event(
-                hp.LE_CONNECTION_COMPLETE,
-                hp.le_connection_complete(
-                    hp.SUCCESS,
-                    end.handle,
-                    end.role,
-                    kind & 1,
-                    identity,
-                    link.interval,
-                    link.latency,
-                    link.timeout,
-                ),
-            )
+        self._connection_complete(
+            hp.SUCCESS,
+            end.handle,
+            end.role,
+            kind,
+            identity,
+            end.local_rpa,
+            rpa,
+            link.interval,
+            link.latency,
+            link.timeout,
+        )
         # Like most controllers, start the data length update on our own when the host's
         # suggested default is above the initial 27 octets.
         if end.conn_max_tx_octets > DEFAULT_DATA_OCTETS:
