@@ -27,6 +27,10 @@ from .controller_core import (
 from .link import CENTRAL, DEFAULT_DATA_OCTETS, PERIPHERAL, PHY_1M, PHY_2M, LinkEnd, data_time_us
 
 
+def _valid_data_length(octets: int, time: int) -> bool:
+    return 27 <= octets <= 251 and 328 <= time <= 17040
+
+
 def _phy_choice(allowed: int, current: int) -> int:
     if allowed & 0x02:
         return PHY_2M
@@ -121,13 +125,7 @@ class LinkProcedures(ControllerCore):
         link = end.link
         changed = (link.interval, link.latency, link.timeout) != (interval, latency, timeout)
         if changed or end.update_pending:
-            end.update_pending = False
-            self._le_event(
-                hp.LE_CONNECTION_UPDATE_COMPLETE,
-                hp.le_connection_update_complete(
-                    hp.SUCCESS, end.handle, interval, latency, timeout
-                ),
-            )
+            self._update_complete(end, hp.SUCCESS, interval, latency, timeout)
 
     def _apply_update(self, end: LinkEnd, interval: int, latency: int, timeout: int) -> None:
         link = end.link
@@ -135,13 +133,17 @@ class LinkProcedures(ControllerCore):
         link.interval, link.latency, link.timeout = interval, latency, timeout
         self.medium.link_parameters_changed(link)
         if end.handle in self._handles and (changed or end.update_pending):
-            end.update_pending = False
-            self._le_event(
-                hp.LE_CONNECTION_UPDATE_COMPLETE,
-                hp.le_connection_update_complete(
-                    hp.SUCCESS, end.handle, interval, latency, timeout
-                ),
-            )
+            self._update_complete(end, hp.SUCCESS, interval, latency, timeout)
+
+    def _update_complete(
+        self, end: LinkEnd, status: int, interval: int, latency: int, timeout: int
+    ) -> None:
+        """The connection update procedure is over (done or refused): tell the host."""
+        end.update_pending = False
+        self._le_event(
+            hp.LE_CONNECTION_UPDATE_COMPLETE,
+            hp.le_connection_update_complete(status, end.handle, interval, latency, timeout),
+        )
 
     def _ll_connection_param_req(
         self, end: LinkEnd, imin: int, imax: int, latency: int, timeout: int
@@ -176,13 +178,7 @@ class LinkProcedures(ControllerCore):
     def _ll_reject_ext_ind(self, end: LinkEnd, opcode: str, error: int) -> None:
         link = end.link
         if opcode == "CONNECTION_PARAM_REQ":
-            end.update_pending = False
-            self._le_event(
-                hp.LE_CONNECTION_UPDATE_COMPLETE,
-                hp.le_connection_update_complete(
-                    error, end.handle, link.interval, link.latency, link.timeout
-                ),
-            )
+            self._update_complete(end, error, link.interval, link.latency, link.timeout)
         elif opcode == "ENC_REQ":
             end.enc_pending = None
             self._event(
@@ -190,16 +186,12 @@ class LinkProcedures(ControllerCore):
                 hp.encryption_change(error, end.handle, 1 if end.encrypted else 0),
             )
         elif opcode == "PHY_REQ":
-            end.phy_pending = False
-            self._le_event(
-                hp.LE_PHY_UPDATE_COMPLETE,
-                hp.le_phy_update_complete(error, end.handle, end.tx_phy, end.rx_phy),
-            )
+            self._phy_update_complete(end, error)
 
     # data length ------------------------------------------------------------------------
     def _le_write_suggested_data_length(self, params: bytes) -> bytes | int:
         octets, time = struct.unpack("<HH", params)
-        if not (27 <= octets <= 251 and 328 <= time <= 17040):
+        if not _valid_data_length(octets, time):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         self.suggested_tx_octets, self.suggested_tx_time = octets, time
         return b"\x00"
@@ -209,7 +201,7 @@ class LinkProcedures(ControllerCore):
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         _, octets, time = struct.unpack("<HHH", params)
-        if not (27 <= octets <= 251 and 328 <= time <= 17040):
+        if not _valid_data_length(octets, time):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         end.conn_max_tx_octets = min(octets, self.max_octets)
         end.conn_max_tx_time = min(time, self.max_time)
@@ -315,20 +307,20 @@ class LinkProcedures(ControllerCore):
             link.phy_c_to_p, link.phy_p_to_c = c_to_p, p_to_c
             self.medium.link_parameters_changed(link)
         if changed or end.phy_pending:
-            end.phy_pending = False
-            self._le_event(
-                hp.LE_PHY_UPDATE_COMPLETE,
-                hp.le_phy_update_complete(hp.SUCCESS, end.handle, end.tx_phy, end.rx_phy),
-            )
+            self._phy_update_complete(end, hp.SUCCESS)
 
     def _ll_phy_update_ind(self, end: LinkEnd, c_to_p: int, p_to_c: int) -> None:
         changed = bool(c_to_p or p_to_c)
         if changed or end.phy_pending:
-            end.phy_pending = False
-            self._le_event(
-                hp.LE_PHY_UPDATE_COMPLETE,
-                hp.le_phy_update_complete(hp.SUCCESS, end.handle, end.tx_phy, end.rx_phy),
-            )
+            self._phy_update_complete(end, hp.SUCCESS)
+
+    def _phy_update_complete(self, end: LinkEnd, status: int) -> None:
+        """The PHY update procedure is over (done or refused): tell the host."""
+        end.phy_pending = False
+        self._le_event(
+            hp.LE_PHY_UPDATE_COMPLETE,
+            hp.le_phy_update_complete(status, end.handle, end.tx_phy, end.rx_phy),
+        )
 
     # encryption -------------------------------------------------------------------------
     def _le_enable_encryption(self, params: bytes) -> int:
