@@ -176,21 +176,16 @@ class Addressing(ControllerCore):
         return b"\x00"
 
     def _le_read_peer_rpa(self, params: bytes) -> bytes | int:
-        key = (params[0], bytes(params[1:7]))
-        for end in self._handles.values():
-            if (
-                end.peer_address_type & 1,
-                end.peer_address,
-            ) == key and end.peer_rpa != _ZERO_ADDRESS:
-                return b"\x00" + end.peer_rpa
-        return hp.UNKNOWN_CONNECTION_IDENTIFIER
+        return self._read_rpa(params, local=False)
 
     def _le_read_local_rpa(self, params: bytes) -> bytes | int:
+        return self._read_rpa(params, local=True)
+
+    def _read_rpa(self, params: bytes, local: bool) -> bytes | int:
+        """The RPA (ours or the peer's) on a link to the peer identity in ``params``."""
         key = (params[0], bytes(params[1:7]))
         for end in self._handles.values():
-            if (
-                end.peer_address_type & 1,
-                end.peer_address,
-            ) == key and end.local_rpa != _ZERO_ADDRESS:
-                return b"\x00" + end.local_rpa
+            rpa = end.local_rpa if local else end.peer_rpa
+            if (end.peer_address_type & 1, end.peer_address) == key and rpa != _ZERO_ADDRESS:
+                return b"\x00" + rpa
         return hp.UNKNOWN_CONNECTION_IDENTIFIER
