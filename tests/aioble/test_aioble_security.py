@@ -183,7 +183,8 @@ def test_numeric_comparison(pair: Pair, central_says: bool, peripheral_says: boo
             return
         with pytest.raises(security.PairingError) as info:
             await pairing
-        if not central_says:
+        if not central_says and peripheral_says:
+            # (When both refuse, either refusal may end the pairing first.)
             assert "rejected here" in str(info.value)
         assert c.is_connected() and not c.encrypted
 
