@@ -38,8 +38,9 @@ _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_PERIPHERAL_DISCONNECT = const(8)
 _IRQ_MTU_EXCHANGED = const(21)
 
-# The status of a procedure the stack ended because the link dropped (BLE_HS_ENOTCONN).
-_STATUS_NOT_CONNECTED = const(0x1F)  # bluetooth: the link dropped mid-procedure
+# The status of a procedure the stack ended because the link dropped (bluetooth's
+# STATUS_NOT_CONNECTED, 0x1F; NimBLE on a board reports BLE_HS_ENOTCONN there).
+_STATUS_NOT_CONNECTED = const(0x1F)
 
 # The ATT MTU every link starts with, before an exchange.
 _DEFAULT_MTU = const(23)
@@ -151,9 +152,9 @@ class DeviceConnection:
     def _status_error(self, status: int) -> Exception:
         """The exception for an operation on this link that ended with a non-zero `status`.
 
-        A procedure cut short by the link dropping ends with BLE_HS_ENOTCONN (7, as NimBLE
-        reports it), and its DONE event may arrive just before or after the disconnect event:
-        either way that is a lost link, not an ATT error.
+        A procedure cut short by the link dropping ends with _STATUS_NOT_CONNECTED, and its
+        DONE event may arrive just before or after the disconnect event: either way that is a
+        lost link, not an ATT error.
         """
         if status == _STATUS_NOT_CONNECTED or self._conn_handle is None:
             return DeviceDisconnectedError()
