@@ -41,8 +41,6 @@ _IRQ_PERIPHERAL_DISCONNECT = const(8)
 
 _ADV_IND = const(0)
 _ADV_DIRECT_IND = const(1)
-_ADV_SCAN_IND = const(2)
-_ADV_NONCONN_IND = const(3)
 _ADV_SCAN_RSP = const(4)
 
 # The conn handle of PERIPHERAL_DISCONNECT when a connection attempt fails.
@@ -160,8 +158,9 @@ class scan:
         **kwargs: "Any",
     ) -> None:
         self._queue: deque = deque((), _SCAN_QUEUE_LEN)
-        self._flag = ThreadSafeFlag()
+        self._flag = ThreadSafeFlag()  # the iterating task's
         self._done = False
+        self._done_waiters: list = []  # a flag per task awaiting the end in cancel()
         # (addr_type, addr) -> ScanResult.
         self._results: dict = {}
         self._duration_ms = duration_ms
@@ -236,8 +235,22 @@ class scan:
         self._release()
 
     async def _until_done(self) -> None:
-        while not self._done:
-            await self._flag.wait()
+        # Its own flag: the iterating task may be waiting on _flag at the same time (a
+        # ThreadSafeFlag has one waiter), e.g. when another task connects or cancels.
+        flag = ThreadSafeFlag()
+        self._done_waiters.append(flag)
+        try:
+            while not self._done:
+                await flag.wait()
+        finally:
+            self._done_waiters.remove(flag)
+
+    def _end(self) -> None:
+        # The scan is over (SCAN_DONE, or stop()): wake every task waiting on it.
+        self._done = True
+        self._flag.set()
+        for flag in self._done_waiters:
+            flag.set()
 
 
 async def _connect(
@@ -260,7 +273,8 @@ async def _connect(
             await state.scanner.cancel()
         await _settle(state)
         if scan_duration_ms is None:
-            # Let the controller try for as long as we wait (MicroPython's default is 2 s).
+            # Let the controller try for as long as we wait; without a timeout, for
+            # MicroPython's default 2 s (the controller giving up ends the wait).
             scan_duration_ms = timeout_ms or _DEFAULT_SCAN_DURATION_MS
         pending = state.pending = _PendingConnect(device)
         try:
@@ -280,7 +294,6 @@ async def _connect(
             _give_up(r, pending)
             raise
         state.pending = None
-        device._connection = pending.connection
         return pending.connection
 
 
@@ -339,9 +352,9 @@ def _scan_irq(r: Radio, event: int, data: "Any") -> None:
     if event == _IRQ_SCAN_RESULT:
         addr_type, addr, adv_type, rssi, adv_data = data
         scanner._queue.append((addr_type, bytes(addr), adv_type, rssi, bytes(adv_data)))
+        scanner._flag.set()
     else:
-        scanner._done = True
-    scanner._flag.set()
+        scanner._end()
 
 
 def _connect_irq(r: Radio, event: int, data: "Any") -> None:
@@ -381,8 +394,7 @@ def _stop(r: Radio) -> None:
     if scanner is not None and not scanner._done:
         # The stack reports the end of the scan it was running (as boards do).
         state.stale_scan_done = True
-        scanner._done = True
-        scanner._flag.set()
+        scanner._end()
     # The attempt stays in `pending` until the stack reports its end (see _settle).
     pending = state.pending
     if pending is not None:

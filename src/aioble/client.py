@@ -164,6 +164,10 @@ class ClientDiscover:
             return self._disc_type(self._parent, *queue.popleft())
         if self._connection._discover is self:
             self._connection._discover = None
+        if self._status:
+            # The link dropped (the DONE may come just before the disconnect event), an
+            # ATT error or timeout: not the same as "nothing (more) found".
+            raise self._connection._status_error(self._status)
         raise StopAsyncIteration
 
 
@@ -536,7 +540,8 @@ def _discovery_irq(radio: "Radio", event: int, data: "Any") -> None:
         discover._flag.set()
         discover._done_flag.set()
     else:
-        discover._queue.append(tuple(data[1:]))
+        # The UUID is the stack's until the handler returns (as on a board): copy it.
+        discover._queue.append(tuple(data[1:-1]) + (bluetooth.UUID(data[-1]),))
         discover._flag.set()
 
 

@@ -16,7 +16,6 @@ from .core import (
     Radio,
     ThreadSafeFlag,
     const,
-    ensure_active,
     log_error,
     register_irq_handler,
     register_stop_handler,
@@ -32,6 +31,9 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
+    import bluetooth
+
+    from .client import ClientDiscover, ClientService
     from .l2cap import L2CAPChannel
 
 _IRQ_CENTRAL_DISCONNECT = const(2)
@@ -93,9 +95,10 @@ class Device:
 
         Returns the existing connection if there is a live one on this radio. Stops an
         active scan first. Awaits the link; raises `asyncio.TimeoutError` after `timeout_ms`
-        and `DeviceDisconnectedError` if the attempt fails (the controller gave up after
-        `scan_duration_ms`, which defaults to `timeout_ms`) or `aioble.stop()` ends it. A failed
-        or timed-out attempt is cancelled and leaves no connection behind.
+        or when the controller gives up (after `scan_duration_ms`, which defaults to
+        `timeout_ms`, or to 2 s, as MicroPython's, if `timeout_ms` is None or 0), and
+        `DeviceDisconnectedError` if `aioble.stop()` ends the attempt. A failed or timed-out
+        attempt is cancelled and leaves no connection behind.
         """
         from .central import _connect
 
@@ -112,6 +115,7 @@ class DeviceConnection:
 
     def __init__(self, radio: Radio, device: Device, conn_handle: int) -> None:
         self.device = device
+        device._connection = self  # (as the reference does, in either role)
         self.encrypted = False
         self.authenticated = False
         self.bonded = False
@@ -236,7 +240,9 @@ class DeviceConnection:
         except DeviceDisconnectedError:
             pass
 
-    async def service(self, uuid: "Any", timeout_ms: "int | None" = 2000) -> "Any":
+    async def service(
+        self, uuid: "bluetooth.UUID", timeout_ms: "int | None" = 2000
+    ) -> "ClientService | None":
         """Discover the peer's primary service `uuid`; returns a `ClientService` or None.
 
         Raises `DeviceDisconnectedError` if the link drops, `asyncio.TimeoutError` after
@@ -249,7 +255,9 @@ class DeviceConnection:
                 result = service
         return result
 
-    def services(self, uuid: "Any" = None, timeout_ms: "int | None" = 2000) -> "Any":
+    def services(
+        self, uuid: "bluetooth.UUID | None" = None, timeout_ms: "int | None" = 2000
+    ) -> "ClientDiscover":
         """Async iterator of the peer's primary services (`ClientService`), optionally only
         `uuid`. Each step awaits the next discovery event (`asyncio.TimeoutError` after
         `timeout_ms`, `DeviceDisconnectedError` if the link drops)."""
@@ -441,11 +449,9 @@ register_irq_handler((_IRQ_CENTRAL_DISCONNECT, _IRQ_PERIPHERAL_DISCONNECT), _dis
 register_irq_handler((_IRQ_MTU_EXCHANGED,), _mtu_irq)
 register_stop_handler(_stop)
 
-# ensure_active is re-exported for the role modules' convenience.
 __all__ = [
     "Device",
     "DeviceConnection",
     "DeviceDisconnectedError",
     "DeviceTimeout",
-    "ensure_active",
 ]

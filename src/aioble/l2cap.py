@@ -107,7 +107,6 @@ class L2CAPChannel:
         self._stalled_at = -1
         self._recv_flag = ThreadSafeFlag()
         self._send_flag = ThreadSafeFlag()
-        self._close_flag = ThreadSafeFlag()
         # Flags of coroutines waiting on this channel; all set when it closes.
         self._waiters: list = []
         # One send()/flush() and one recvinto() at a time (made on the event loop).
@@ -133,7 +132,6 @@ class L2CAPChannel:
             return
         self._open = False
         self._status = status
-        self._close_flag.set()
         for flag in list(self._waiters):
             flag.set()
 
@@ -306,7 +304,8 @@ class L2CAPChannel:
         Raises `asyncio.TimeoutError` after `timeout_ms`."""
         if not self._open:
             return
-        await self._wait(self._close_flag, self._is_closed, timeout_ms)
+        # A flag of its own: several tasks may await the close at once.
+        await self._wait(ThreadSafeFlag(), self._is_closed, timeout_ms)
 
     def _is_closed(self) -> bool:
         return not self._open

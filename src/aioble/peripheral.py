@@ -145,6 +145,8 @@ def _stop(r: Radio) -> None:
     if state is not None and state.advertisement is not None:
         state.advertisement.stopped = True
         state.advertisement.flag.set()
+        # advertise() may be called again at once, before the stopped one has woken.
+        state.advertisement = None
 
 
 register_irq_handler((_IRQ_CENTRAL_CONNECT,), _connect_irq)

@@ -583,7 +583,9 @@ def _stop(r: Radio) -> None:
     # Bonds stay (in memory, and in the file); connections' prompts ended with their links.
     state = r.roles.get("security")
     if state is not None:
-        state.requests.clear()
+        requests = state.requests
+        while requests:  # (a board's deque has no clear())
+            requests.popleft()
 
 
 register_irq_handler((_IRQ_ENCRYPTION_UPDATE,), _encryption_irq)

@@ -51,6 +51,10 @@ _FLAG_WRITE_AUTHENTICATED = const(0x2000)
 # Not a bluetooth flag (bluetooth ignores bits above 0xFFFF; we mask them anyway).
 _FLAG_WRITE_CAPTURE = const(0x10000)
 
+# A descriptor's own flags (NimBLE's ATT bits, as the reference library uses them).
+_FLAG_DESC_READ = const(0x0001)
+_FLAG_DESC_WRITE = const(0x0002)
+
 # Captured writes waiting for `written()`, per radio. Past this, a write is dropped and an
 # error is logged (the reference library keeps 10 and drops silently).
 _WRITE_CAPTURE_QUEUE_LIMIT = const(64)
@@ -329,9 +333,9 @@ class Descriptor(BaseCharacteristic):
         characteristic.descriptors.append(self)
         flags = 0
         if read:
-            flags |= _FLAG_READ
+            flags |= _FLAG_DESC_READ
         if write:
-            flags |= _FLAG_WRITE
+            flags |= _FLAG_DESC_WRITE
         self._init(uuid, flags, initial, write)
 
     def _tuple(self) -> tuple:
@@ -432,12 +436,20 @@ def _stop(r: Radio) -> None:
         return
     characteristics = state.characteristics
     state.characteristics = {}
-    state.capture.clear()
+    capture = state.capture
+    while capture:  # (a board's deque has no clear())
+        capture.popleft()
     for characteristic in characteristics.values():
         characteristic._value_handle = None
+        if characteristic._write_flag is None:
+            continue
         if characteristic._write_waiting:
             characteristic._write_data = _STOPPED
             characteristic._write_flag.set()
+        else:
+            # A write nobody took yet came over a link that is gone now.
+            characteristic._write_data = None
+            characteristic._write_flag.clear()
 
 
 def _activate(r: Radio) -> None:

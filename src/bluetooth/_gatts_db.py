@@ -38,10 +38,13 @@ F_WRITE_ENCRYPTED = 0x1000
 F_WRITE_AUTHENTICATED = 0x2000
 F_WRITE_AUTHORIZED = 0x4000
 
-# Descriptor flags: NimBLE (and so aioble) uses ATT's own bits, READ 0x01 and WRITE 0x02;
-# other ports take the characteristic bits (READ 0x02, WRITE 0x08). Both are honoured.
-_DESC_READ = 0x01 | F_READ
-_DESC_WRITE = 0x02 | F_WRITE | F_WRITE_NO_RESPONSE
+# Descriptor flags: NimBLE (and so aioble) uses ATT's own bits, READ 0x01 and WRITE 0x02.
+# A descriptor whose flags also carry a characteristic write bit (WRITE 0x08,
+# WRITE_NO_RESPONSE 0x04) is taken to use the characteristic bits, where READ is 0x02.
+# 0x02 alone is NimBLE's WRITE: a read-only descriptor is never writable by mistake.
+_DESC_READ = 0x01
+_DESC_WRITE = 0x02
+_CHAR_STYLE_WRITE = F_WRITE | F_WRITE_NO_RESPONSE
 
 # Attribute kinds
 SERVICE, CHAR_DECL, VALUE, CCCD, DESCRIPTOR, GAP_NAME, STATIC = range(7)
@@ -81,14 +84,15 @@ class Attribute:
         if self.kind == VALUE:
             return bool(self.flags & F_READ)
         if self.kind == DESCRIPTOR:
-            return bool(self.flags & _DESC_READ)
+            flags = self.flags
+            return bool(flags & _DESC_READ or (flags & _CHAR_STYLE_WRITE and flags & F_READ))
         return True
 
     def writable(self) -> bool:
         if self.kind == VALUE:
             return bool(self.flags & (F_WRITE | F_WRITE_NO_RESPONSE))
         if self.kind == DESCRIPTOR:
-            return bool(self.flags & _DESC_WRITE)
+            return bool(self.flags & (_DESC_WRITE | _CHAR_STYLE_WRITE))
         return self.kind == CCCD
 
     def read_security(self) -> int:
