@@ -411,3 +411,31 @@ def test_status_mapping() -> None:
     assert isinstance(error, aioble.GattError) and error._status == 3
     conn._conn_handle = None
     assert isinstance(conn._status_error(3), aioble.DeviceDisconnectedError)
+
+
+def test_discovery_cut_short_by_the_link_raises(pair: Pair) -> None:
+    async def main() -> None:
+        services = [aioble.Service(bluetooth.UUID(0x1820 + i)) for i in range(16)]
+        p, c = await pair.connect(*services)
+        discovery = asyncio.ensure_future(c.service(SVC))
+        pair.c.gap_disconnect(c._conn_handle)  # before the discovery starts
+        with pytest.raises(aioble.DeviceDisconnectedError):
+            await discovery
+
+    run(main())
+
+
+def test_cancel_a_scan_another_task_iterates(pair: Pair) -> None:
+    async def main() -> None:
+        with bluetooth.use(pair.c):
+            async with aioble.scan(0, 20_000, 20_000) as scanner:
+
+                async def iterate() -> int:
+                    return len([result async for result in scanner])
+
+                iterating = asyncio.ensure_future(iterate())
+                await asyncio.sleep(0.05)  # it waits for results now
+                await scanner.cancel()
+                assert await asyncio.wait_for(iterating, 2) >= 0
+
+    run(main())

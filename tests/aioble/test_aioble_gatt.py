@@ -247,6 +247,30 @@ def test_descriptors(pair: Pair) -> None:
     run(main())
 
 
+def test_descriptor_flags_read_only_write_only(pair: Pair) -> None:
+    service = aioble.Service(SVC)
+    char = aioble.Characteristic(service, CHR, read=True)
+    read_only = aioble.Descriptor(char, DSC, read=True, initial=b"ro")
+    aioble.Descriptor(char, bluetooth.UUID(0x2906), write=True, initial=b"wo")
+
+    async def main() -> None:
+        p, c = await pair.connect(service)
+        ch = await (await c.service(SVC)).characteristic(CHR)
+        ro = await ch.descriptor(DSC)
+        wo = await ch.descriptor(bluetooth.UUID(0x2906))
+        assert await ro.read() == b"ro"
+        with pytest.raises(aioble.GattError) as info:
+            await ro.write(b"XX", response=True)
+        assert info.value._status == 0x03  # write not permitted
+        assert read_only.read() == b"ro"
+        await wo.write(b"ok", response=True)
+        with pytest.raises(aioble.GattError) as info:
+            await wo.read()
+        assert info.value._status == 0x02  # read not permitted
+
+    run(main())
+
+
 def test_buffered_characteristic_and_mtu(pair: Pair) -> None:
     service = aioble.Service(SVC)
     big = aioble.BufferedCharacteristic(

@@ -378,3 +378,18 @@ def test_l2cap_names_are_exported() -> None:
     assert aioble.L2CAPDisconnectedError is l2cap.L2CAPDisconnectedError
     assert aioble.L2CAPConnectionError is l2cap.L2CAPConnectionError
     assert isinstance(bluetooth.BLE, type)
+
+
+def test_two_tasks_await_the_close_of_one_channel(pair: Pair) -> None:
+    async def main() -> None:
+        p, c = await pair.connect()
+        accepting = pair.on(pair.p, p.l2cap_accept, PSM, 200)
+        channel = await pair.on(pair.c, c.l2cap_connect, PSM, 200)
+        await accepting
+        watcher = asyncio.ensure_future(channel.disconnected(timeout_ms=None))
+        await asyncio.sleep(0.05)
+        await channel.disconnect()  # also awaits the close
+        await asyncio.wait_for(watcher, 2)
+        assert not channel.is_connected()
+
+    run(main())

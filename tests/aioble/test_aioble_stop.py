@@ -153,3 +153,34 @@ def test_register_again_after_stop_board_style(pair: Pair) -> None:
         assert await ch.read() == b"x"
 
     run(main())
+
+
+def test_advertise_again_right_after_stop(pair: Pair) -> None:
+    async def main() -> None:
+        first = pair.on(pair.p, aioble.advertise, 20_000, name="p")
+        await asyncio.sleep(0.05)
+        pair.call(pair.p, aioble.stop)
+        # Before the stopped advertise() has even woken up:
+        second = pair.on(pair.p, aioble.advertise, 20_000, name="p", timeout_ms=200)
+        with pytest.raises(asyncio.TimeoutError):
+            await second
+        with pytest.raises(aioble.DeviceDisconnectedError):
+            await first
+
+    run(main())
+
+
+def test_a_write_nobody_took_before_stop_is_gone_after_restart(pair: Pair) -> None:
+    service = aioble.Service(SVC)
+    characteristic = aioble.Characteristic(service, CHR, read=True, write=True)
+
+    async def main() -> None:
+        p, c = await pair.connect(service)
+        remote = await (await c.service(SVC)).characteristic(CHR)
+        await remote.write(b"old", response=True)
+        pair.call(pair.p, aioble.stop)
+        pair.call(pair.p, aioble.config, "mac")  # back on
+        with pytest.raises(asyncio.TimeoutError):
+            await pair.on(pair.p, characteristic.written, timeout_ms=200)
+
+    run(main())
