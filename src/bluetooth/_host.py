@@ -337,9 +337,18 @@ class RadioHost:
         self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
 
     async def cancel_connect(self) -> bool:
-        if not self._connecting or self.device is None:
+        device = self.device
+        if not self._connecting or device is None:
             return False
-        await self.device.cancel_connection()
+        # Bumble marks the attempt as under way (and only then cancels it) once the controller
+        # has taken the Create Connection command: a cancel right after gap_connect waits
+        # for that, else the attempt would run its whole duration.
+        task = self._connect_task
+        for _ in range(1000):
+            if device.is_le_connecting or task is None or task.done():
+                break
+            await asyncio.sleep(0.001)
+        await device.cancel_connection()
         return True
 
     def _on_connection(self, link: Any) -> None:
@@ -356,7 +365,8 @@ class RadioHost:
         link.on(link.EVENT_CONNECTION_PARAMETERS_UPDATE, lambda: self._on_parameters(conn, 0))
         link.on(
             link.EVENT_CONNECTION_PARAMETERS_UPDATE_FAILURE,
-            lambda error: self._on_parameters(conn, getattr(error, "error_code", 1) or 1),
+            # (Bumble passes the HCI status as a plain int.)
+            lambda status: self._on_parameters(conn, int(status) or 1),
         )
         event = ev.PERIPHERAL_CONNECT if central else ev.CENTRAL_CONNECT
         self.irq.emit(event, (conn.handle, addr_type, addr))
@@ -388,7 +398,9 @@ class RadioHost:
         self.gatt_server.connection_gone(conn)
         self.l2cap.connection_gone(conn)
         self.security.connection_gone(conn)
-        self._release_credits()  # its queued packets were flushed
+        # Its queued packets are flushed just after Bumble reports the disconnection (and the
+        # flush emits no 'flow' event): count the room they leave once that has happened.
+        asyncio.get_running_loop().call_soon(self._release_credits)
         event = ev.PERIPHERAL_DISCONNECT if conn.central else ev.CENTRAL_DISCONNECT
         self.irq.emit(event, (conn.handle, conn.addr_type, conn.addr))
 
