@@ -43,7 +43,6 @@ RX_WINDOW = 65536
 _Response = bl.L2CAP_LE_Credit_Based_Connection_Response
 REFUSED_NO_PSM = _Response.Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED  # 0x0002
 REFUSED_NO_RESOURCES = _Response.Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE  # 0x0004
-STATUS_CANCELLED = 0x0004  # a connect that the link's loss cut short
 
 
 def _spec(psm: int, mtu: int) -> bl.LeCreditBasedChannelSpec:
@@ -337,13 +336,21 @@ class L2cap:
         channels[cid] = link
         try:
             await link.connect()
-        except bl.L2capError as error:
+        except (Exception, asyncio.CancelledError) as error:  # noqa: BLE001 - each ends the attempt
             channels.pop(cid, None)
-            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, int(error.error_code)))
-            return
-        except asyncio.CancelledError:
-            channels.pop(cid, None)
-            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, STATUS_CANCELLED))
+            # Bumble keeps a request nobody answered (the link dropped) and would refuse a
+            # later connect that reuses its identifier.
+            for identifier, request in list(manager.le_coc_requests.items()):
+                if request.source_cid == cid and request.le_psm == psm:
+                    del manager.le_coc_requests[identifier]
+            if isinstance(error, bl.L2capError):
+                status = int(error.error_code)  # the peer refused
+            elif conn.connected:
+                logger.warning("L2CAP connect on PSM %d failed: %r", psm, error)
+                status = REFUSED_NO_RESOURCES
+            else:
+                status = ev.STATUS_NOT_CONNECTED
+            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, status))
             return
         manager.le_coc_channels.setdefault(conn.handle, {})[link.destination_cid] = link
 

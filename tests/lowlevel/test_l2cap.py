@@ -141,3 +141,33 @@ def test_two_channels_and_listening_while_connecting(make_radio) -> None:
     assert c.l2cap_send(conn, second[1], b"on the second")
     pcid = prec.all(CONNECT)[-1][1]
     assert _drain(p, prec, peer, pcid, 13) == b"on the second"
+
+
+def test_connect_cut_short_by_the_link_then_a_new_link_connects(make_radio) -> None:
+    # The peer's accept handler is slow, so the link drops while the request is unanswered.
+    central, peripheral = make_radio("c"), make_radio("p")
+    (c, crec), (p, prec) = central, peripheral
+    slow = [True]
+
+    def accept(data) -> int:
+        if slow[0]:
+            time.sleep(1.0)
+        return 0
+
+    prec.answers[22] = accept
+    p.l2cap_listen(PSM, 512)
+    conn, _ = connect(central, peripheral)
+    c.l2cap_connect(conn, PSM, 512)
+    time.sleep(0.3)
+    mark = crec.mark()
+    c.gap_disconnect(conn)
+    assert crec.wait(24, start=mark)[3] == 0x1F  # L2CAP_DISCONNECT: the link was lost
+    time.sleep(1.2)
+    slow[0] = False
+    mark = crec.mark()
+    p.gap_advertise(20_000, b"\x02\x01\x06")
+    c.gap_connect(*p.config("mac"))
+    conn = crec.wait(7, start=mark)[0]
+    mark = crec.mark()
+    c.l2cap_connect(conn, PSM, 512)
+    assert crec.wait(23, start=mark)[0] == conn  # L2CAP_CONNECT
