@@ -112,7 +112,7 @@ class GattClient:
                 request = generator.send(answer)
         except StopIteration:
             return
-        except Exception:  # a malformed response the procedure did not expect
+        except Exception:  # a bug: each procedure ends itself on a malformed response
             logger.exception("GATT client procedure failed")
             return
         requests.queue.appendleft((generator, request))
@@ -188,7 +188,7 @@ class GattClient:
                 start = last_end + 1
         except _Failed as failed:
             status = failed.status
-        except att.PduError:
+        except ValueError:  # a malformed response (att.PduError, a bad UUID)
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_SERVICE_DONE, (conn.handle, status))
 
@@ -231,7 +231,7 @@ class GattClient:
             flush(end)
         except _Failed as failed:
             status = failed.status
-        except att.PduError:
+        except ValueError:  # a malformed response (att.PduError, a bad UUID)
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_CHARACTERISTIC_DONE, (conn.handle, status))
 
@@ -257,7 +257,7 @@ class GattClient:
                     handle = dsc_handle + 1
         except _Failed as failed:
             status = failed.status
-        except att.PduError:
+        except ValueError:  # a malformed response (att.PduError, a bad UUID)
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_DESCRIPTOR_DONE, (conn.handle, status))
 
@@ -269,6 +269,8 @@ class GattClient:
                 self.hooks.emit(ev.GATTC_READ_RESULT, (conn.handle, handle, rsp[1:]))
         except _Failed as failed:
             status = failed.status
+        except att.PduError:
+            status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_READ_DONE, (conn.handle, handle, status))
 
     def write_request(self, conn: Connection, handle: int, data: bytes) -> Procedure:
@@ -277,6 +279,8 @@ class GattClient:
             status = _error_code(rsp)
         except _Failed as failed:
             status = failed.status
+        except att.PduError:
+            status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_WRITE_DONE, (conn.handle, handle, status))
 
     def exchange_mtu(self, conn: Connection, mtu: int) -> Procedure:
@@ -284,7 +288,7 @@ class GattClient:
             rsp = yield att.exchange_mtu(att.EXCHANGE_MTU_REQ, mtu)
         except _Failed:
             return
-        if rsp[0] != att.EXCHANGE_MTU_RSP:
+        if rsp[0] != att.EXCHANGE_MTU_RSP or len(rsp) != 3:
             return  # the server refused: the MTU stays 23 and no event fires, as on NimBLE
         conn.mtu = max(att.DEFAULT_MTU, min(mtu, att.parse_u16(rsp)))
         self.hooks.emit(ev.MTU_EXCHANGED, (conn.handle, conn.mtu))

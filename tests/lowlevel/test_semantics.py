@@ -215,3 +215,22 @@ def test_irq_thread_ends_when_idle_and_comes_back(make_radio, monkeypatch) -> No
     while len(central[1].all(NOTIFY)) < 50 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert [d[2] for d in central[1].all(NOTIFY)] == [str(i).encode() for i in range(50)]
+
+
+def test_a_malformed_response_ends_the_procedure_with_invalid_pdu(make_radio) -> None:
+    # A misbehaving peer: its server answers with PDUs that do not parse.
+    central, peripheral = make_radio("c"), make_radio("p")
+    c, crec = central
+    conn, _ = connect(central, peripheral)
+    server = peripheral[0]._host.gatt_server
+    # Read By Group Type Response with a 3-byte UUID; an Error Response cut short.
+    server._handlers[0x10] = lambda conn, pdu: bytes((0x11, 7)) + b"\x01\x00\x05\x00abc"
+
+    async def truncated_error(conn, pdu):
+        return b"\x01\x0a\x03\x00"
+
+    server._reads[0x0A] = truncated_error
+    c.gattc_discover_services(conn)
+    assert crec.wait(10) == (conn, 0x04)  # GATTC_SERVICE_DONE, INVALID_PDU
+    c.gattc_read(conn, 3)
+    assert crec.wait(16) == (conn, 3, 0x04)  # GATTC_READ_DONE, INVALID_PDU
