@@ -168,6 +168,11 @@ class RadioHost:
         self.device = None
         self._release_credits()
         device.remove_all_listeners()
+        if self.lost and self.transport is not None:
+            # The transport is dead: the next power_on opens a new one (the shared radio,
+            # or the dongle, may be back by then).
+            transport, self.transport = self.transport, None
+            await self._quietly(transport.close())
 
     async def close(self) -> None:
         await self.power_off()

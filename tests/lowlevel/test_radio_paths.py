@@ -197,3 +197,35 @@ def test_bad_radio_configuration_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("AIOBLE_RADIO", address)
     with pytest.raises(OSError, match=address):
         ble.active(True)
+
+
+def test_a_radio_lost_and_back_comes_back_on(monkeypatch) -> None:
+    with socket.socket() as probe:  # a free port for the shared radio, twice
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = [sys.executable, "-m", "blerun.cli", "radio", "--port", str(port)]
+
+    def start() -> subprocess.Popen[str]:
+        proc = subprocess.Popen(serve, stdout=subprocess.PIPE, text=True, env=_env())
+        assert proc.stdout is not None and "listening" in proc.stdout.readline()
+        return proc
+
+    server = start()
+    ble, rec = _central(monkeypatch, AIOBLE_RADIO=f"127.0.0.1:{port}")
+    try:
+        server.kill()
+        server.wait()
+        with pytest.raises(OSError, match="lost"):
+            for _ in range(100):  # until the loss is seen
+                ble.gap_scan(10, 20_000, 20_000)
+                rec.wait(6, start=rec.mark())
+        server = start()
+        ble.active(False)
+        ble.active(True)
+        mark = rec.mark()
+        ble.gap_scan(10, 20_000, 20_000)
+        rec.wait(6, start=mark)
+    finally:
+        ble.active(False)
+        server.kill()
+        server.wait()
