@@ -194,14 +194,15 @@ class AirMedium(Medium):
 
     def start_listening(self, controller: VirtualController) -> None:
         interval, window = controller.listen_parameters()
+        kind = "connecting" if controller.initiating is not None else "scanning"
         device = self._devices[controller]
-        if controller in self.listeners and device.listening is not None:
-            if (device.listening.interval, device.listening.window) == (interval, window):
+        listening = device.listening
+        if controller in self.listeners and listening is not None:
+            if (listening.interval, listening.window, listening.kind) == (interval, window, kind):
                 return
             self._settle_listening(controller, self.loop.time())
         self.listeners.add(controller)
         now = self.loop.time()
-        kind = "connecting" if controller.initiating is not None else "scanning"
         device.listening = _Listening(now, interval, window, now, kind, now)
 
     def stop_listening(self, controller: VirtualController) -> None:
@@ -319,6 +320,8 @@ class AirMedium(Medium):
                     peripheral.tx.popleft()
                     p_sent = True
                     self._deliver(peripheral, p_pdu)
+                if link.state is not state:
+                    break  # a parameter update took effect: the new segment takes over
                 if not central.tx and not peripheral.tx:
                     # both more-data bits clear: the event closes, unless a sender's
                     # host refills it while there is room (checked at that instant)
@@ -336,24 +339,37 @@ class AirMedium(Medium):
             self._log_failure(link)
             self.lose_link(link)
             return
+        if link.state is not state:
+            # The update's instant was this event: it counts in the old segment (already
+            # settled), and data still queued goes in the new one's events.
+            self._account_event(link, state, n, used)
+            if link.alive and (central.tx or peripheral.tx):
+                self.kick(link)
+            return
         self._end_event(link, n, used)
 
     def _end_event(self, link: Link, n: int, used: float) -> None:
         state: _LinkState = link.state
         self._draw_idle_events(link, n)
+        self._account_event(link, state, n, used)
+        state.drawn = max(state.drawn, n + 1)
+        state.busy_central += 1
+        if n % (state.latency + 1) == 0:
+            # (an event it would have listened to anyway; the others are extra)
+            state.busy_peripheral += 1
+        state.next_event = n + 1
+        if link.alive and (link.central.tx or link.peripheral.tx):
+            self.kick(link)
+
+    def _account_event(self, link: Link, state: _LinkState, n: int, used: float) -> None:
+        """Event ``n`` of ``state``'s segment, ``used`` µs long, on both timelines and
+        as two radio ramps each."""
         start = state.anchor + n * state.interval
         for end in (link.central, link.peripheral):
             device = self._devices.get(end.controller)
             if device is not None:
                 device.activity.add("connection", start, start + used / 1e6)
-        state.drawn = max(state.drawn, n + 1)
-        self._time(link.central.controller).add(ramps=2)
-        self._time(link.peripheral.controller).add(ramps=2)
-        state.busy_central += 1
-        state.busy_peripheral += 1
-        state.next_event = n + 1
-        if link.alive and (link.central.tx or link.peripheral.tx):
-            self.kick(link)
+            self._time(end.controller).add(ramps=2)
 
     def _settle_link(self, link: Link, now: float) -> None:
         """Count the idle events of ``link`` since the last settle, in closed form."""

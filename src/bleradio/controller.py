@@ -71,6 +71,8 @@ class VirtualController(Links, LinkProcedures, Gap, Addressing, ControllerCore):
         so its peers see them time out (0x08), as with a real controller; this host gets
         no event for them. (rootcanal 1.10 keeps the links of a reset controller alive.)
         """
+        if self.scanning:
+            self._scan_ended()  # its record (for scan warnings) is not lost
         self.medium.stop_advertising(self)
         self.medium.stop_listening(self)
         if self._directed_timer is not None:
@@ -89,6 +91,8 @@ class VirtualController(Links, LinkProcedures, Gap, Addressing, ControllerCore):
         if self.closed:
             return
         self.closed = True
+        if self.scanning:
+            self._scan_ended()
         self.advertising = False
         self.scanning = False
         self.initiating = None
@@ -97,8 +101,6 @@ class VirtualController(Links, LinkProcedures, Gap, Addressing, ControllerCore):
         self._handles.clear()
         self.medium.detach(self)
         self._outbox.clear()
-        for callback in self.on_close:
-            callback(self)
 
     def __repr__(self) -> str:
         return f"<VirtualController {self.label}>"

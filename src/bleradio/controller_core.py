@@ -40,7 +40,6 @@ from .medium import Medium
 if TYPE_CHECKING:
     from bumble.transport.common import TransportSink
 
-    from .controller import VirtualController
 
 # one logger for all the controller's modules, under its public module's name
 logger = logging.getLogger("bleradio.controller")
@@ -95,7 +94,6 @@ class ControllerCore:
         self._completed: dict[int, int] = {}
         self._handles: dict[int, LinkEnd] = {}
         self._next_handle = 0x0001
-        self.on_close: list[Callable[[VirtualController], None]] = []
         # the medium's model: largest LL payload, PHY a new link moves to, interval choice
         options = medium.options
         self.max_octets = options.data_length

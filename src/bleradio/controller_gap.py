@@ -188,6 +188,15 @@ class Gap(ControllerCore):
         """Primary channels in use, from the channel map."""
         return [37 + i for i in range(3) if self.adv_channel_map >> i & 1]
 
+    def _initiating_ended(self) -> None:
+        """The initiator is done (connected or cancelled): the radio goes back to the
+        host's scan, if one runs, or stops listening."""
+        self.initiating = None
+        if self.scanning:
+            self.medium.start_listening(self)
+        else:
+            self.medium.stop_listening(self)
+
     def listen_parameters(self) -> tuple[float, float]:
         """(scan interval, scan window) in seconds: the initiator's while connecting."""
         if self.initiating is not None:
@@ -384,9 +393,7 @@ class Gap(ControllerCore):
         if self.initiating is None:
             return hp.COMMAND_DISALLOWED
         peer_type, peer_address = self.initiating["peer"]
-        self.initiating = None
-        if not self.scanning:
-            self.medium.stop_listening(self)
+        self._initiating_ended()
         # the Command Complete goes first, then the connection complete with 0x02
         self.loop.call_soon(
             self._send_connection_complete_failure,

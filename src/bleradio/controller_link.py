@@ -74,9 +74,7 @@ class Links(ControllerCore):
             own_type, own_address = self._adv_pdu_address(end)
         else:
             initiating = self.initiating or {}
-            self.initiating = None
-            if not self.scanning:
-                self.medium.stop_listening(self)
+            self._initiating_ended()
             own_type, own_address = self._own_address(initiating.get("own_type", 0))
         end.own_address_type, end.own_address = own_type, own_address
         if own_type == 1 and (own_address[5] >> 6) == 0b01:

@@ -254,28 +254,20 @@ class LinkProcedures(ControllerCore):
         return struct.pack("<BHBB", 0, end.handle, end.tx_phy, end.rx_phy)
 
     def _le_set_default_phy(self, params: bytes) -> bytes | int:
-        all_phys, tx_phys, rx_phys = params[0], params[1], params[2]
-        self.default_tx_phys = 0x03 if all_phys & 1 else tx_phys & 0x03
-        self.default_rx_phys = 0x03 if all_phys & 2 else rx_phys & 0x03
-        if not self.default_tx_phys or not self.default_rx_phys:
-            self.default_tx_phys = self.default_tx_phys or 0x03
-            self.default_rx_phys = self.default_rx_phys or 0x03
-            if not (tx_phys | rx_phys) & 0x03:
-                return hp.UNSUPPORTED_PARAMETER_VALUE
+        phys = _phys(params[0], params[1], params[2])
+        if isinstance(phys, int):
+            return phys
+        self.default_tx_phys, self.default_rx_phys = phys
         return b"\x00"
 
     def _le_set_phy(self, params: bytes) -> int:
         end = self._end(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
-        all_phys, tx_phys, rx_phys = params[2], params[3], params[4]
-        tx = 0x03 if all_phys & 1 else tx_phys & 0x03
-        rx = 0x03 if all_phys & 2 else rx_phys & 0x03
-        if not tx or not rx:
-            if (tx_phys | rx_phys) & ~0x07:
-                return hp.INVALID_HCI_COMMAND_PARAMETERS
-            # only Coded asked for: we do not support it
-            return hp.UNSUPPORTED_PARAMETER_VALUE
+        phys = _phys(params[2], params[3], params[4])
+        if isinstance(phys, int):
+            return phys
+        tx, rx = phys
         if end.phy_pending:
             return hp.COMMAND_DISALLOWED
         end.tx_phys, end.rx_phys = tx, rx
@@ -418,3 +410,20 @@ class LinkProcedures(ControllerCore):
             )
         else:
             self._event(hp.EVT_ENCRYPTION_CHANGE, hp.encryption_change(hp.SUCCESS, end.handle, 1))
+
+
+def _phys(all_phys: int, tx_phys: int, rx_phys: int) -> tuple[int, int] | int:
+    """The (TX, RX) PHY preferences of LE Set (Default) PHY, or the error status: a bit for
+    a PHY this controller lacks (Coded) or a reserved one is Unsupported Feature or
+    Parameter Value (0x11), no PHY at all Invalid Parameters (0x12); nothing changes then."""
+    chosen = []
+    for no_preference, asked in ((all_phys & 1, tx_phys), (all_phys & 2, rx_phys)):
+        if no_preference:
+            chosen.append(0x03)
+        elif asked & ~0x03:
+            return hp.UNSUPPORTED_PARAMETER_VALUE
+        elif not asked:
+            return hp.INVALID_HCI_COMMAND_PARAMETERS
+        else:
+            chosen.append(asked)
+    return chosen[0], chosen[1]

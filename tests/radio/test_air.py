@@ -444,3 +444,65 @@ def test_activity_and_energy_of_a_connected_scanner_add_up() -> None:
     assert 5.0 / 0.03 <= events <= 5.2 / 0.03 + 2  # every 30 ms event is on the timeline
     total = report.tx_ms + report.rx_ms + report.ramp_ms + report.off_ms
     assert total == pytest.approx(report.elapsed_ms)
+
+
+def test_a_scanner_that_connects_goes_back_to_its_own_scan() -> None:
+    """The initiator listens all the time while it connects; once connected, a central that
+    was scanning listens only in its own (1 %) windows again."""
+
+    async def main() -> tuple:
+        medium = Medium(fast=False, seed=14)
+        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        await central.start_scanning(legacy=True, active=False, scan_interval=1000, scan_window=10)
+        await _connect(central, peripheral, interval_ms=50)
+        controller = central.transport.controller  # type: ignore[attr-defined]
+        before = medium.energy(controller)
+        await asyncio.sleep(10.0)
+        after = medium.energy(controller)
+        return after.rx_ms - before.rx_ms
+
+    rx_ms = run_virtual(main)
+    # 10 windows of 10 ms, plus 200 empty connection events (about 0.1 ms of RX each)
+    assert 100 <= rx_ms <= 130, rx_ms
+
+
+def test_reads_right_after_a_connection_update_wait_for_the_new_interval_only() -> None:
+    async def main() -> list[float]:
+        medium = Medium(fast=False, seed=15)
+        server, client = await _device(medium, "server"), await _device(medium, "client")
+        value = Characteristic(CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"v")
+        server.add_service(Service(SERVICE, [value]))
+        c, _ = await _connect(client, server, interval_ms=50)
+        peer = Peer(c)
+        await peer.discover_services()
+        await peer.discover_characteristics()
+        [remote] = peer.get_characteristics_by_uuid(value.uuid)
+        await asyncio.sleep(10.0)  # many events into the first segment
+        await c.update_parameters(15, 15, 0, 1000)
+        await asyncio.sleep(0.1)
+        loop, took = asyncio.get_running_loop(), []
+        for _ in range(3):
+            start = loop.time()
+            await peer.read_value(remote)
+            took.append(loop.time() - start)
+        return took
+
+    took = run_virtual(main)
+    assert all(0.015 <= t <= 0.031 for t in took), took  # one to two 15 ms intervals
+
+
+def test_a_scan_cut_short_by_close_or_reset_is_still_reported() -> None:
+    async def main() -> list:
+        medium = Medium(fast=False, seed=16)
+        records: list = []
+        medium.scan_watchers.append(records.append)
+        a, b = await _device(medium, "a"), await _device(medium, "b")
+        for device in (a, b):
+            await device.start_scanning(legacy=True, active=False)
+        await asyncio.sleep(1.0)
+        a.transport.controller.close()  # type: ignore[attr-defined]  # the process died
+        await b.power_on()  # the host starts over: HCI_Reset mid-scan
+        await asyncio.sleep(0.1)
+        return records
+
+    assert sorted(r.label for r in run_virtual(main)) == ["a", "b"]

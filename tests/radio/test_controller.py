@@ -128,3 +128,26 @@ def test_flow_control_completes_every_packet(virtual: Radio) -> None:
         await wait_for(lambda: queue.pending == 0)
 
     run(virtual, scenario)
+
+
+def test_set_default_phy_refuses_unsupported_phys_and_changes_nothing() -> None:
+    async def main() -> list[tuple[int, int, int]]:
+        controller, sink = await _raw()
+        seen = []
+        for tx, rx in ((1, 1), (4, 4), (2, 4), (8, 1), (0, 1), (3, 3)):
+            sink.packets.clear()
+            controller.on_packet(_command(hci.HCI_LE_SET_DEFAULT_PHY_COMMAND, bytes((0, tx, rx))))
+            await asyncio.sleep(0)
+            seen.append((sink.packets[-1][6], controller.default_tx_phys, controller.default_rx_phys))
+        return seen
+
+    unsupported = hci.HCI_UNSUPPORTED_FEATURE_OR_PARAMETER_VALUE_ERROR
+    invalid = hci.HCI_INVALID_HCI_COMMAND_PARAMETERS_ERROR
+    assert asyncio.run(main()) == [
+        (0, 1, 1),  # 1M only
+        (unsupported, 1, 1),  # Coded: not supported, nothing changes
+        (unsupported, 1, 1),
+        (unsupported, 1, 1),  # a reserved bit
+        (invalid, 1, 1),  # no PHY at all
+        (0, 3, 3),
+    ]
