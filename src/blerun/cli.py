@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 import sys
 
 from blerun import multitest, run
@@ -149,6 +152,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     profile = None
+    if args.current_profile is not None and not args.energy:
+        print("aioble run: --current-profile is for --energy", file=sys.stderr)
+        return EXIT_USAGE
+    if args.timeout is not None and args.timeout <= 0:
+        print(f"aioble run: --timeout must be positive, got {args.timeout:g}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.timeline is not None:
+        try:  # before anything runs, not after
+            open(args.timeline, "a").close()
+        except OSError as exc:
+            print(f"aioble run: cannot write the timeline: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         if args.current_profile is not None:
             from bleradio.airtime import parse_profile
@@ -201,12 +216,6 @@ def _cmd_radio(args: argparse.Namespace) -> int:
 
 
 def _cmd_multitest(args: argparse.Namespace) -> int:
-    if _radio_options(args) and args.radio != "virtual":
-        print(
-            "aioble multitest: --fast and --radio-option are for the virtual radio only",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     try:
         summary = multitest.run_tests(
             args.tests,
@@ -222,14 +231,31 @@ def _cmd_multitest(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.log:
-        logging.basicConfig(level=args.log.upper(), format="%(name)s: %(message)s")
+        level = logging.getLevelName(args.log.upper())
+        if not isinstance(level, int):
+            parser.error(f"unknown log level {args.log!r} (DEBUG, INFO, WARNING, ERROR)")
+        logging.basicConfig(level=level, format="%(name)s: %(message)s")
     commands = {"run": _cmd_run, "radio": _cmd_radio, "multitest": _cmd_multitest}
+    # SIGTERM unwinds like Ctrl-C, so the programs and controllers started are stopped too.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`aioble run ... | head`): stop quietly.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the interpreter's exit
+        return 128 + signal.SIGPIPE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -112,6 +112,8 @@ def _run(inv: Invocation) -> None:
         code.interact(banner=f"aioble-python (CPython {sys.version.split()[0]})", exitmsg="")
     else:
         source_text = sys.stdin.read() if sys.stdin is not None else ""
+        # machine.reset() runs this same script again (stdin is spent by then).
+        restart.remember(["-c", source_text, *inv.args])
         mpenv.install("")
         sys.argv = ["-" if inv.args else "", *inv.args]
         exec(compile(source_text, "<stdin>", "exec"), _fresh_main("<stdin>"))
@@ -147,8 +149,8 @@ def run(inv: Invocation) -> int:
     # shell's background job): `aioble run` stops its programs with SIGINT first.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     restart.remember(inv.interpreter_args())
-    restart.wake()
     try:
+        restart.wake()  # (a deep sleep a restart asked for: Ctrl-C may end it)
         _run(inv)
     except SystemExit as exc:
         return _exit_code(exc)

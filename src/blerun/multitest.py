@@ -129,13 +129,11 @@ class _TestRun:
         stdout = inst.proc.stdout
         while True:
             try:
-                raw = await asyncio.wait_for(stdout.readline(), self.instance_timeout)
+                raw = await asyncio.wait_for(_whole_line(stdout), self.instance_timeout)
             except TimeoutError:
                 inst.output.append(protocol.TIMEOUT_LINE)
                 inst.timed_out = True
                 return
-            except ValueError:  # a line longer than procs.LINE_LIMIT
-                raw = await stdout.read(procs.LINE_LIMIT)
             if not raw:
                 return
             line = protocol.decode_line(raw)
@@ -188,6 +186,9 @@ class _TestRun:
             skipped.cancel()
             running = [i.proc for i in self.instances if i.proc and i.proc.returncode is None]
             await asyncio.gather(*(procs.stop(p, int_grace=0.5, term_grace=0.5) for p in running))
+            for inst in self.instances:
+                if inst.proc is not None:
+                    procs.kill_group(inst.proc)
             for d in drivers:
                 d.cancel()
             outcomes = await asyncio.gather(*drivers, return_exceptions=True)
@@ -293,3 +294,14 @@ async def run_tests_async(
 def run_tests(paths: Sequence[str], **kwargs: Any) -> Summary:
     """`run_tests_async` in a fresh event loop."""
     return asyncio.run(run_tests_async(paths, **kwargs))
+
+
+async def _whole_line(stream: asyncio.StreamReader) -> bytes:
+    # A line is compared with the .exp file whole, however long.
+    line = await procs.read_line(stream)
+    while line and not line.endswith(b"\n"):
+        piece = await procs.read_line(stream)
+        if not piece:
+            break
+        line += piece
+    return line

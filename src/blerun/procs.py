@@ -18,6 +18,17 @@ logger = logging.getLogger(__name__)
 # A child's stdout can carry long lines (hex dumps); StreamReader's default is 64 KiB.
 LINE_LIMIT = 1 << 20
 
+
+async def read_line(stream: asyncio.StreamReader) -> bytes:
+    """The next line of `stream` (with its newline; the last one may lack it), or b"" at
+    its end. A line longer than LINE_LIMIT comes in pieces of that size, nothing lost."""
+    try:
+        return await stream.readuntil(b"\n")
+    except asyncio.IncompleteReadError as end:
+        return end.partial
+    except asyncio.LimitOverrunError as long_line:
+        return await stream.readexactly(long_line.consumed)
+
 # Stopping: SIGINT (KeyboardInterrupt, so `finally` blocks run), then SIGTERM, then SIGKILL.
 INT_GRACE_S = 2.0
 TERM_GRACE_S = 1.0
@@ -58,6 +69,8 @@ async def spawn(
         cwd=cwd,
         limit=LINE_LIMIT,
         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        # A process group of its own: what the program starts is stopped with it.
+        start_new_session=True,
     )
 
 
@@ -71,14 +84,21 @@ async def stop(
     for sig, grace in ((signal.SIGINT, int_grace), (signal.SIGTERM, term_grace)):
         if proc.returncode is not None:
             return proc.returncode
-        # os.kill, not proc.send_signal: Popen.send_signal first reaps an exited child
+        # os.killpg, not proc.send_signal: Popen.send_signal first reaps an exited child
         # behind asyncio's child watcher, which then logs "Unknown child process".
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, sig)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
         try:
             return await asyncio.wait_for(proc.wait(), grace)
         except TimeoutError:
             logger.debug("pid %d still running after %s", proc.pid, sig.name)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     return await proc.wait()
+
+
+def kill_group(proc: asyncio.subprocess.Process) -> None:
+    """Kill what is left of `proc`'s process group once it has exited (processes the
+    program started and left running)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -66,12 +66,6 @@ async def rootcanal_radio() -> AsyncIterator[PrivateRadio]:
         yield PrivateRadio({"AIOBLE_TRANSPORT": rootcanal.hci_transport})
 
 
-@asynccontextmanager
-async def no_radio() -> AsyncIterator[PrivateRadio]:
-    """No radio at all: each process falls back to its own in-process virtual radio."""
-    yield PrivateRadio({})
-
-
 def radio_provider(radio: str | RadioProvider, **options: Any) -> RadioProvider:
     """The provider for a kind of radio ("virtual", "rootcanal"), or `radio` itself."""
     if callable(radio):

@@ -110,10 +110,7 @@ def _wants_colour(out: TextIO) -> bool:
 
 async def _pump(stream: asyncio.StreamReader, name: str, prefixer: Prefixer, stderr: bool) -> None:
     while True:
-        try:
-            raw = await stream.readline()
-        except ValueError:  # a line over procs.LINE_LIMIT: pass it on in pieces
-            raw = await stream.read(procs.LINE_LIMIT)
+        raw = await procs.read_line(stream)
         if not raw:
             return
         prefixer.line(name, raw.rstrip(b"\r\n").decode("utf-8", "replace"), stderr)
@@ -186,6 +183,8 @@ async def run_programs_async(
             for _, r in still:
                 r.stopped = True
             await asyncio.gather(*(procs.stop(p) for p, _ in still))
+            for p in started:
+                procs.kill_group(p)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*pumps), 2.0)
             for p in pumps:

@@ -46,10 +46,6 @@ class Scheduler:
                 self._thread.start()
             self._cond.notify()
 
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._queue)
-
     def _run(self) -> None:
         while True:
             with self._cond:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,33 @@ def test_output_is_prefixed_and_aligned(tmp_path: Path) -> None:
     assert "a      | to stdout" in lines
     assert "a      ! to stderr" in lines
     assert lines[-1] == "longer | last"
+
+
+def test_a_line_longer_than_the_limit_loses_nothing(tmp_path: Path) -> None:
+    size = procs.LINE_LIMIT + 10
+    path = write(tmp_path, "long.py", f"print('before')\nprint('A' * {size})\nprint('after')\n")
+    result, out, _ = run([path])
+    lines = out.splitlines()
+    assert lines[0] == "long | before" and lines[-1] == "long | after"
+    middle = "".join(line.removeprefix("long | ") for line in lines[1:-1])
+    assert middle == "A" * size
+
+
+def test_what_a_program_started_is_stopped_with_it(tmp_path: Path) -> None:
+    spawner = write(
+        tmp_path,
+        "spawner.py",
+        "import subprocess, time\n"
+        "print('child', subprocess.Popen(['sleep', '60']).pid)\n"
+        "time.sleep(60)\n",
+    )
+    last = write(tmp_path, "last.py", "import time\ntime.sleep_ms(500)\n")
+    result, out, _ = run([spawner, last])
+    pid = int(out.split("child ")[1].split()[0])
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):  # (reaped by init a moment later)
+            os.kill(pid, 0)
+            time.sleep(0.1)
 
 
 def test_programs_see_the_radio_and_their_label(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""MicroPython's own `tests/run-multitests.py -t exec:aioble-python` must work.
+"""MicroPython's own `tests/run-multitests.py -i exec:aioble-python -i exec:aioble-python`
+must work.
 
 This mimics exactly how that runner starts and drives instances: `Popen([aioble-python, "-c",
 SCRIPT], bufsize=0, stdin=PIPE, stdout=PIPE, stderr=STDOUT, cwd=<test folder>)`, the
