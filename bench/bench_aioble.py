@@ -19,54 +19,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
 
 from bumble import gatt
-from bumble.device import Device, Peer
-from bumble.hci import OwnAddressType
 
 import aioble
 import bleradio
 import bluetooth
+from benchlib import compare, raw_pair
 
-SERVICE = "181A"
-CHAR = "2A6E"
 VALUE = bytes(range(20))
 
 
 # --- raw Bumble ---------------------------------------------------------------------------
 
 
-async def _raw_pair() -> tuple[Device, gatt.Characteristic, object, Peer, object]:
-    devices = []
-    for label in ("raw-peripheral", "raw-central"):
-        transport = await bleradio.open_hci(bleradio.RadioConfig("virtual"), label=label)
-        devices.append(Device.with_hci(label, None, transport.source, transport.sink))
-    peripheral, central = devices
-    char = gatt.Characteristic(
-        CHAR,
-        gatt.Characteristic.Properties.READ | gatt.Characteristic.Properties.NOTIFY,
-        gatt.Characteristic.READABLE,
-        VALUE,
-    )
-    peripheral.add_service(gatt.Service(SERVICE, [char]))
-    for device in devices:
-        await device.power_on()
-    await peripheral.start_advertising(own_address_type=OwnAddressType.PUBLIC)
-    central_conn = await central.connect(
-        peripheral.public_address, own_address_type=OwnAddressType.PUBLIC
-    )
-    peripheral_conn = next(iter(peripheral.connections.values()))
-    peer = Peer(central_conn)
-    await peer.discover_services()
-    await peer.discover_characteristics()
-    proxy = peer.get_characteristics_by_uuid(gatt.UUID(CHAR))[0]
-    return peripheral, char, peripheral_conn, peer, proxy
+async def _raw_pair() -> tuple:
+    props = gatt.Characteristic.Properties
+    return await raw_pair(props.READ | props.NOTIFY, gatt.Characteristic.READABLE, VALUE)
 
 
 async def _raw_notifications(count: int) -> float:
-    peripheral, char, conn, peer, proxy = await _raw_pair()
+    peripheral, _, char, conn, peer, proxy = await _raw_pair()
     done = asyncio.Event()
     received = 0
 
@@ -85,7 +59,7 @@ async def _raw_notifications(count: int) -> float:
 
 
 async def _raw_reads(count: int) -> float:
-    _, _, _, peer, proxy = await _raw_pair()
+    _, _, _, _, peer, proxy = await _raw_pair()
     start = time.perf_counter()
     for _ in range(count):
         value = await peer.read_value(proxy)
@@ -182,19 +156,7 @@ def main() -> None:
         ("notifications/s (20 B, MTU 23)", raw_notifications, aioble_notifications, args.count),
         ("read round trips/s (20 B)", raw_reads, aioble_reads, args.count // 3),
     ]
-    print(f"{'measure':<34} {'raw Bumble':>12} {'aioble':>12} {'ratio':>7}")
-    for name, raw, ours, count in rows:
-        # Interleaved, so that a machine whose load drifts affects both sides alike; the
-        # ratio shown is the median of the per-round ratios.
-        raw_rates, our_rates = [], []
-        for _ in range(args.rounds):
-            raw_rates.append(raw(count))
-            our_rates.append(ours(count))
-        ratio = statistics.median(o / r for o, r in zip(our_rates, raw_rates, strict=True))
-        print(
-            f"{name:<34} {statistics.median(raw_rates):>12,.0f} "
-            f"{statistics.median(our_rates):>12,.0f} {ratio:>6.2f}x"
-        )
+    compare(rows, args.rounds, "aioble")
 
 
 if __name__ == "__main__":

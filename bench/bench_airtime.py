@@ -1,6 +1,6 @@
 """The air-time virtual radio: throughput against theory, and how many devices keep real time.
 
-    python bench/bench_airtime.py [--seconds S] [--devices N,N,...] [--skip-throughput]
+    python bench/bench_airtime.py [--seconds S] [--devices N,N,...] [--skip-throughput] [--skip-real-time]
 
 1. Throughput, through `bluetooth` on the in-process air-time radio: GATT notifications
    (MTU 247 with data length extension, 23 without) and an L2CAP credit-based channel

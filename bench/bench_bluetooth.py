@@ -13,56 +13,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import threading
 import time
 
 from bumble import gatt
-from bumble.device import Device, Peer
-from bumble.hci import OwnAddressType
 
 import bleradio
 import bluetooth
-
-SERVICE = "181A"
-CHAR = "2A6E"
-
+from benchlib import compare, raw_pair
 
 # --- raw Bumble ---------------------------------------------------------------------------
 
 
-async def _raw_pair() -> tuple[Device, Device, gatt.Characteristic, object, object]:
-    devices = []
-    for label in ("raw-peripheral", "raw-central"):
-        transport = await bleradio.open_hci(bleradio.RadioConfig("virtual"), label=label)
-        device = Device.with_hci(label, None, transport.source, transport.sink)
-        devices.append(device)
-    peripheral, central = devices
-    char = gatt.Characteristic(
-        CHAR,
-        gatt.Characteristic.Properties.READ
-        | gatt.Characteristic.Properties.WRITE
-        | gatt.Characteristic.Properties.NOTIFY,
+async def _raw_pair() -> tuple:
+    props = gatt.Characteristic.Properties
+    return await raw_pair(
+        props.READ | props.WRITE | props.NOTIFY,
         gatt.Characteristic.READABLE | gatt.Characteristic.WRITEABLE,
         b"",
     )
-    peripheral.add_service(gatt.Service(SERVICE, [char]))
-    for device in devices:
-        await device.power_on()
-    await peripheral.start_advertising(own_address_type=OwnAddressType.PUBLIC)
-    central_conn = await central.connect(
-        peripheral.public_address, own_address_type=OwnAddressType.PUBLIC
-    )
-    peripheral_conn = next(iter(peripheral.connections.values()))
-    peer = Peer(central_conn)
-    await peer.discover_services()
-    await peer.discover_characteristics()
-    proxy = peer.get_characteristics_by_uuid(gatt.UUID(CHAR))[0]
-    return peripheral, central, char, peripheral_conn, (peer, proxy)
 
 
 async def _raw_notifications(count: int) -> float:
-    peripheral, _, char, conn, (peer, proxy) = await _raw_pair()
+    peripheral, _, char, conn, peer, proxy = await _raw_pair()
     done = asyncio.Event()
     received = 0
 
@@ -82,7 +55,7 @@ async def _raw_notifications(count: int) -> float:
 
 
 async def _raw_writes(count: int) -> float:
-    _, _, _, _, (peer, proxy) = await _raw_pair()
+    _, _, _, _, peer, proxy = await _raw_pair()
     value = bytes(20)
     start = time.perf_counter()
     for _ in range(count):
@@ -191,10 +164,6 @@ def bluetooth_writes(count: int) -> float:
 # --- report ---------------------------------------------------------------------------------
 
 
-def _median(fn, count: int, rounds: int) -> float:
-    return statistics.median(fn(count) for _ in range(rounds))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=5000, help="operations per round")
@@ -205,11 +174,7 @@ def main() -> None:
         ("notifications/s (20 B, MTU 23)", raw_notifications, bluetooth_notifications, args.count),
         ("write-with-response round trips/s", raw_writes, bluetooth_writes, args.count // 5),
     ]
-    print(f"{'measure':<36} {'raw Bumble':>12} {'bluetooth':>12} {'ratio':>7}")
-    for name, raw, ours, count in rows:
-        raw_rate = _median(raw, count, args.rounds)
-        our_rate = _median(ours, count, args.rounds)
-        print(f"{name:<36} {raw_rate:>12,.0f} {our_rate:>12,.0f} {our_rate / raw_rate:>6.2f}x")
+    compare(rows, args.rounds, "bluetooth")
 
 
 if __name__ == "__main__":

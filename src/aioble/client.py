@@ -73,14 +73,15 @@ async def _request(
     connection: DeviceConnection, kind: int, handle: int, data: "Any", timeout_ms: "int | None"
 ) -> "bytes | None":
     async with connection._lock():
-        conn_handle = connection._check_connected()
+        connection._check_connected()
         request = _Request(kind, handle)
         connection._request = request
+        ble = connection._radio.ble
         try:
             if kind == _READ:
-                connection._radio.ble.gattc_read(conn_handle, handle)
+                connection._call(ble.gattc_read, handle)
             else:
-                connection._radio.ble.gattc_write(conn_handle, handle, data, 1)
+                connection._call(ble.gattc_write, handle, data, 1)
             await connection._wait(request.flag, request.is_done, timeout_ms)
         finally:
             if connection._request is request:
@@ -212,11 +213,11 @@ class ClientService:
     def _start_discovery(
         connection: DeviceConnection, uuid: "bluetooth.UUID | None" = None
     ) -> bool:
-        conn_handle = connection._check_connected()
+        ble = connection._radio.ble
         if uuid is None:
-            connection._radio.ble.gattc_discover_services(conn_handle)
+            connection._call(ble.gattc_discover_services)
         else:
-            connection._radio.ble.gattc_discover_services(conn_handle, uuid)
+            connection._call(ble.gattc_discover_services, uuid)
         return True
 
 
@@ -257,8 +258,7 @@ class BaseClientCharacteristic:
         if response:
             await _request(connection, _WRITE, self._value_handle, data, timeout_ms)
         else:
-            conn_handle = connection._check_connected()
-            connection._radio.ble.gattc_write(conn_handle, self._value_handle, data, 0)
+            connection._call(connection._radio.ble.gattc_write, self._value_handle, data, 0)
 
 
 class ValueSlot:
@@ -395,16 +395,11 @@ class ClientCharacteristic(BaseClientCharacteristic):
     @staticmethod
     def _start_discovery(service: ClientService, uuid: "bluetooth.UUID | None" = None) -> bool:
         connection = service.connection
-        conn_handle = connection._check_connected()
-        ble = connection._radio.ble
+        discover = connection._radio.ble.gattc_discover_characteristics
         if uuid is None:
-            ble.gattc_discover_characteristics(
-                conn_handle, service._start_handle, service._end_handle
-            )
+            connection._call(discover, service._start_handle, service._end_handle)
         else:
-            ble.gattc_discover_characteristics(
-                conn_handle, service._start_handle, service._end_handle, uuid
-            )
+            connection._call(discover, service._start_handle, service._end_handle, uuid)
         return True
 
 
@@ -433,8 +428,7 @@ class ClientDescriptor(BaseClientCharacteristic):
         if start >= end:
             return False
         connection = characteristic.connection
-        conn_handle = connection._check_connected()
-        connection._radio.ble.gattc_discover_descriptors(conn_handle, start, end)
+        connection._call(connection._radio.ble.gattc_discover_descriptors, start, end)
         return True
 
 

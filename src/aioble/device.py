@@ -10,6 +10,7 @@
 
 import asyncio
 import binascii
+import errno
 
 from .core import (
     GattError,
@@ -170,6 +171,18 @@ class DeviceConnection:
             raise DeviceDisconnectedError
         return handle
 
+    def _call(self, method: "Any", *args: "Any") -> "Any":
+        """`method(conn_handle, *args)` of the stack, for this link. A link the stack has
+        dropped while its disconnect event is still on the way is DeviceDisconnectedError,
+        not the stack's ENOTCONN."""
+        handle = self._check_connected()
+        try:
+            return method(handle, *args)
+        except OSError as e:
+            if e.args and e.args[0] == errno.ENOTCONN:
+                raise DeviceDisconnectedError from None
+            raise
+
     # Called from the disconnect IRQ (any thread) and from stop().
     def _on_disconnect(self) -> None:
         handle = self._conn_handle
@@ -273,13 +286,13 @@ class DeviceConnection:
     async def exchange_mtu(self, mtu: "int | None" = None, timeout_ms: "int | None" = 1000) -> int:
         """Exchange the ATT MTU (first setting this radio's preferred `mtu` if given); returns
         the agreed MTU. Raises `DeviceDisconnectedError`, `asyncio.TimeoutError`."""
-        handle = self._check_connected()
+        self._check_connected()
         ble = self._radio.ble
         if mtu:
             ble.config(mtu=mtu)
         request = self._mtu_request = _MtuRequest()
         try:
-            ble.gattc_exchange_mtu(handle)
+            self._call(ble.gattc_exchange_mtu)
             await self._wait(request.flag, request.is_done, timeout_ms)
         finally:
             if self._mtu_request is request:

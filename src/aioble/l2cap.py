@@ -462,12 +462,12 @@ async def connect(
     Raises `L2CAPConnectionError(status)` if the peer refuses or does not listen on `psm`,
     `asyncio.TimeoutError` after `timeout_ms` (the attempt is abandoned: a channel that opens
     later is closed at once), `DeviceDisconnectedError` if the link drops."""
-    handle = connection._check_connected()
+    connection._check_connected()
     state = _channels(connection)
     pending = _Connect(psm)
     state.connects.append(pending)
     try:
-        connection._radio.ble.l2cap_connect(handle, psm, mtu)
+        connection._call(connection._radio.ble.l2cap_connect, psm, mtu)
     except BaseException:
         state.connects.remove(pending)
         raise

@@ -333,7 +333,7 @@ async def pair(
     if lock is None:
         lock = connection._pair_lock = asyncio.Lock()
     async with lock:
-        handle = connection._check_connected()
+        connection._check_connected()
         ble = connection._radio.ble
         ble.config(bond=bond, le_secure=le_secure, mitm=mitm, io=io)
         if connection.encrypted:
@@ -344,7 +344,7 @@ async def pair(
         pairing = connection._pairing = _Pairing(passkey)
         running: list = []  # (request, task) of its prompts' handlers
         try:
-            ble.gap_pair(handle)
+            connection._call(ble.gap_pair)
             await connection._wait(
                 pairing.flag, lambda: _serve_pairing(pairing, running), timeout_ms
             )

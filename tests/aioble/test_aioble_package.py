@@ -24,6 +24,7 @@ ALLOWED = {
     "binascii",
     "bluetooth",
     "collections",
+    "errno",
     "json",
     "micropython",
     "os",
