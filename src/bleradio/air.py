@@ -52,8 +52,6 @@ class _LinkState:
     busy_peripheral: int = 0
     next_event: int = 0  # first event number not yet run
     timer: asyncio.TimerHandle | None = None
-    phy_c: int = airtime.PHY_1M
-    phy_p: int = airtime.PHY_1M
     drawn: int = 0  # first event number not yet on the timeline
 
 
@@ -326,7 +324,8 @@ class AirMedium(Medium):
                     # both more-data bits clear: the event closes, unless a sender's
                     # host refills it while there is room (checked at that instant)
                     dry = ("c" if c_sent else "") + ("p" if p_sent else "")
-                    if dry and used + 2 * (80 + airtime.T_IFS_US) <= budget:
+                    empty_us = airtime.pdu_time_us(0, c_phy) + airtime.pdu_time_us(0, p_phy)
+                    if dry and used + empty_us + 2 * airtime.T_IFS_US <= budget:
                         if state.timer is not None:  # a kick during this event: resume first
                             state.timer.cancel()
                         start = state.anchor + n * state.interval
@@ -386,11 +385,15 @@ class AirMedium(Medium):
         listened_before = state.settled // step + (1 if state.settled % step else 0)
         idle_c = max(0, new - state.busy_central)
         idle_p = max(0, (listened - listened_before) - state.busy_peripheral)
-        empty = airtime.pdu_time_us(0, link.phy_c_to_p)
-        for end, idle in ((link.central, idle_c), (link.peripheral, idle_p)):
+        c_us = airtime.pdu_time_us(0, link.phy_c_to_p)
+        p_us = airtime.pdu_time_us(0, link.phy_p_to_c)
+        for end, idle, tx_us, rx_us in (
+            (link.central, idle_c, c_us, p_us),
+            (link.peripheral, idle_p, p_us, c_us),
+        ):
             if idle and end.controller in self._devices:
                 self._time(end.controller).add(
-                    tx_us=idle * empty, rx_us=idle * empty, ramps=2 * idle
+                    tx_us=idle * tx_us, rx_us=idle * rx_us, ramps=2 * idle
                 )
         state.settled = events
         state.busy_central = state.busy_peripheral = 0

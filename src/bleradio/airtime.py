@@ -245,6 +245,7 @@ def scan_time_for(
         return (whole + fraction) * period
     p = min(1.0, scan_window_s / period)
     if p >= 1.0:
-        return scan_window_s
+        # the window spans a whole advertising period: as with continuous listening
+        return probability * period
     windows = math.ceil(math.log(1.0 - probability) / math.log(1.0 - p))
     return (windows - 1) * scan_interval_s + scan_window_s

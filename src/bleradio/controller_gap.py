@@ -25,7 +25,6 @@ from .controller_core import (
     _Invalid,
     _valid_connection_parameters,
 )
-from .link import LinkEnd
 from .medium import (
     ADV_DIRECT_IND,
     ADV_IND,
@@ -225,11 +224,6 @@ class Gap(ControllerCore):
             return self._in_accept_list(address_type, address)
         return True
 
-    def _adv_pdu_address(self, end: LinkEnd) -> tuple[int, bytes]:
-        return self._own_address(
-            self.adv_own_address_type, (self.adv_peer_address_type, self.adv_peer_address)
-        )
-
     # ------------------------------------------------------------------ scanning
     def _le_set_scan_params(self, params: bytes) -> bytes | int:
         if len(params) != 7:
@@ -359,12 +353,12 @@ class Gap(ControllerCore):
             pdu.target_address_type, pdu.target_address
         ):
             return False
+        kind, identity, _rpa = self._resolve(pdu.address_type, pdu.address)
         if initiating["filter_policy"]:
             if not self._in_accept_list(pdu.address_type, pdu.address):
                 return False
         else:
             peer_type, peer_address = initiating["peer"]
-            kind, identity, _rpa = self._resolve(pdu.address_type, pdu.address)
             if (
                 (pdu.address_type, pdu.address) != (peer_type & 1, peer_address)
                 and (
@@ -375,9 +369,8 @@ class Gap(ControllerCore):
                 and (kind - 2, identity) != (peer_type & 1, peer_address)
             ):
                 return False
-        own_type, own_address = self._own_address(
-            initiating["own_type"], (pdu.address_type, pdu.address)
-        )
+        # the local IRK is the one paired with the peer's identity (resolved if it can be)
+        own_type, own_address = self._own_address(initiating["own_type"], (kind & 1, identity))
         link = self.medium.connect(
             self,
             pdu,

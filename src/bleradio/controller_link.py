@@ -63,19 +63,21 @@ class Links(ControllerCore):
         self._next_handle = handle % 0x0EFF + 1
         return handle
 
-    def on_link_established(self, end: LinkEnd, peer_type: int, peer_address: bytes) -> None:
-        """The medium made a link; ``peer_type``/``peer_address`` are the peer's on-air ones."""
+    def on_link_established(
+        self, end: LinkEnd, peer: tuple[int, bytes], own: tuple[int, bytes]
+    ) -> None:
+        """The medium made a link; ``peer`` and ``own`` are the (type, address) each side used
+        on air (AdvA and InitA of the CONNECT_IND: a resolvable private address is reported
+        as this side's Local_RPA as it was sent)."""
         self._handles[end.handle] = end
         link = end.link
-        kind, identity, rpa = self._resolve(peer_type, peer_address)
+        kind, identity, rpa = self._resolve(*peer)
         end.peer_address_type, end.peer_address, end.peer_rpa = kind, identity, rpa
         if end.role == PERIPHERAL:
             self._stop_advertising()
-            own_type, own_address = self._adv_pdu_address(end)
         else:
-            initiating = self.initiating or {}
             self._initiating_ended()
-            own_type, own_address = self._own_address(initiating.get("own_type", 0))
+        own_type, own_address = own
         end.own_address_type, end.own_address = own_type, own_address
         if own_type == 1 and (own_address[5] >> 6) == 0b01:
             end.local_rpa = own_address
@@ -101,7 +103,6 @@ class Links(ControllerCore):
         # With the medium's phy="2M", the central moves the link to 2M on its own (as many
         # controllers and phones do) when both hosts' default PHYs allow it.
         if end.role == CENTRAL and self.auto_phy == PHY_2M and self.default_tx_phys & PHY_2M:
-            end.tx_phys, end.rx_phys = self.default_tx_phys, self.default_rx_phys
             end.send_control("PHY_REQ", end.tx_phys, end.rx_phys)
 
     def on_link_lost(self, end: LinkEnd) -> None:

@@ -111,7 +111,6 @@ class LinkEnd:
         "peer_features",
         "peer_version",
         # air-time bookkeeping that the medium may attach
-        "stats",
     )
 
     def __init__(self, controller: VirtualController, handle: int, role: int, link: Link) -> None:
@@ -145,7 +144,6 @@ class LinkEnd:
         self.version_pending = False
         self.peer_features: bytes | None = None
         self.peer_version: tuple[int, int, int] | None = None
-        self.stats: Any = None
 
     @property
     def tx_phy(self) -> int:

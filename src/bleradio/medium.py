@@ -348,8 +348,13 @@ class Medium:
         )
         self.links.add(link)
         self.stop_advertising(advertiser)
-        advertiser.on_link_established(link.peripheral, address_type, address)
-        initiator.on_link_established(link.central, pdu.address_type, pdu.address)
+        # each side learns the address the other used on air, and keeps its own
+        advertiser.on_link_established(
+            link.peripheral, (address_type, address), (pdu.address_type, pdu.address)
+        )
+        initiator.on_link_established(
+            link.central, (pdu.address_type, pdu.address), (address_type, address)
+        )
         return link
 
     # ------------------------------------------------------------------ connections
@@ -416,17 +421,6 @@ class Medium:
     def energy(self, controller: VirtualController, profile: Any = None) -> Any:
         """Radio time and charge of a device: only the air-time medium keeps them."""
         raise RuntimeError("energy figures need the air-time medium (fast=False)")
-
-    def devices(self) -> list[DeviceInfo]:
-        return [
-            DeviceInfo(
-                label=c.label,
-                address=format_address(c.public_address),
-                connected=not c.closed,
-                links=len(self.links_of(c)),
-            )
-            for c in self.controllers
-        ]
 
 
 def _ends(link: Link) -> tuple[VirtualController, VirtualController]:

@@ -6,9 +6,10 @@
 or, from a pytest fixture, ``rc = RootCanal(); rc.start(); ...; rc.stop()``.
 
 Each TCP connection to the HCI port gets a new controller; all share one LE link. The
-binary is run directly (not through ``python -m rootcanal``, whose wrapper process would
-survive a kill of the child) in its own process group, and killed on exit. It listens on
-every interface (it has no option to bind loopback only). Quirks: ../shared/notes/rootcanal.md.
+binary is run directly where the package ships it (``python -m rootcanal`` is the fallback,
+whose wrapper process would survive a kill of its child: hence a process group of its own,
+stopped whole on exit). It listens on every interface (it has no option to bind loopback
+only). Quirks: ../shared/notes/rootcanal.md.
 """
 
 from __future__ import annotations
@@ -181,7 +182,8 @@ class RootCanal:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.stop()
+        # (stop waits for the process: not on the event loop)
+        await asyncio.get_running_loop().run_in_executor(None, self.stop)
 
 
 class _CallableModule(sys.modules[__name__].__class__):  # type: ignore[misc]

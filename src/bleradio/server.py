@@ -113,9 +113,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server._connections.discard(self)
-        if self.controller is not None:
-            logger.info("radio: %s left", self.controller.label)
-            self.controller.close()
+        controller, self.controller = self.controller, None  # (called again by asyncio)
+        if controller is not None:
+            logger.info("radio: %s left", controller.label)
+            controller.close()
 
 
 class RadioServer:

@@ -8,6 +8,7 @@ ATT channel, so MicroPython's semantics hold exactly.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,7 @@ class RadioHost:
         self.gatt_server = GattServer(self.db, self)
         self.gatt_client = GattClient(self)
         self.random_address: hci.Address | None = None
+        self._static_address: hci.Address | None = None  # addr_mode 1 (made once)
         self.irk = secrets.token_bytes(16)
         self.own_address_type = hci.OwnAddressType.PUBLIC
         self.address: tuple[int, bytes] = (0, bytes(6))
@@ -129,13 +131,16 @@ class RadioHost:
             self.own_address_type = hci.OwnAddressType.PUBLIC
             self.address = addr_from_bumble(device.public_address)
             return
-        if self.random_address is None or mode in (2, 3):
-            if mode == 2:
-                self.random_address = hci.Address.generate_private_address(device.irk)
-            elif mode == 3:
-                self.random_address = hci.Address.generate_private_address()
-            elif self.random_address is None:
-                self.random_address = hci.Address.generate_static_address()
+        if mode == 2:
+            self.random_address = hci.Address.generate_private_address(device.irk)
+        elif mode == 3:
+            self.random_address = hci.Address.generate_private_address()
+        else:
+            # Static random (mode 1, or mode 0 without a public address): one per radio,
+            # kept across active(False)/active(True) and mode changes.
+            if self._static_address is None:
+                self._static_address = hci.Address.generate_static_address()
+            self.random_address = self._static_address
         device.random_address = self.random_address
         await device.send_command(
             hci.HCI_LE_Set_Random_Address_Command(random_address=self.random_address),
@@ -281,7 +286,7 @@ class RadioHost:
     ) -> None:
         device = self._device()
         if self._connecting:
-            raise OSError(114, "a connection attempt is already in progress (EALREADY)")
+            raise OSError(errno.EALREADY, "a connection attempt is already in progress (EALREADY)")
         interval_min = (
             DEFAULT_CONN_INTERVAL_MIN_MS if min_interval_us is None else min_interval_us / 1000
         )
@@ -421,14 +426,14 @@ class RadioHost:
     def connection(self, handle: int) -> Connection:
         conn = self.conns.get(handle)
         if conn is None:
-            raise OSError(107, f"no connection with handle {handle} (ENOTCONN)")
+            raise OSError(errno.ENOTCONN, f"no connection with handle {handle} (ENOTCONN)")
         return conn
 
     def _device(self) -> Device:
         if self.device is None:
-            raise OSError(1, "the radio is not active (EPERM)")
+            raise OSError(errno.ENODEV, "the radio is not active (ENODEV)")
         if self.lost:
-            raise OSError(19, "the radio was lost: its transport closed (ENODEV)")
+            raise OSError(errno.ENODEV, "the radio was lost: its transport closed (ENODEV)")
         return self.device
 
     # --- ATT ------------------------------------------------------------------------------------

@@ -269,8 +269,13 @@ class Security:
         self.host.irq.emit(ev.PASSKEY_ACTION, (conn.handle, action, value))
         try:
             return await asyncio.wait_for(future, PASSKEY_TIMEOUT)
-        except (TimeoutError, asyncio.CancelledError):
+        except TimeoutError:
             return None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # Bumble ended the pairing (the link went): nothing more to send
+            return None  # the prompt itself was withdrawn
         finally:
             if self._prompts.get(key) is future:
                 del self._prompts[key]

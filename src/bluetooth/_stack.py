@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import errno
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -39,7 +40,7 @@ class _Reply:
 
     def wait(self, timeout: float) -> Any:
         if not self._lock.acquire(timeout=timeout):
-            raise OSError(110, "the Bluetooth stack did not answer (ETIMEDOUT)")
+            raise OSError(errno.ETIMEDOUT, "the Bluetooth stack did not answer (ETIMEDOUT)")
         if self.error is not None:
             raise self.error
         return self.value
@@ -111,7 +112,7 @@ class StackThread:
 
             def done(task: asyncio.Task[T]) -> None:
                 if task.cancelled():
-                    reply.set(error=OSError(125, "operation cancelled (ECANCELED)"))
+                    reply.set(error=OSError(errno.ECANCELED, "operation cancelled (ECANCELED)"))
                 elif (error := task.exception()) is not None:
                     reply.set(error=error)
                 else:

@@ -151,3 +151,40 @@ def test_set_default_phy_refuses_unsupported_phys_and_changes_nothing() -> None:
         (invalid, 1, 1),  # no PHY at all
         (0, 3, 3),
     ]
+
+
+def test_the_local_rpa_reported_is_the_address_used_on_air() -> None:
+    async def main() -> tuple[bytes, bytes]:
+        medium = Medium(fast=True, seed=1)
+        peripheral, central = VirtualController(medium, "per"), VirtualController(medium, "cen")
+        sink = _Sink()
+        peripheral.set_packet_sink(sink)
+        central.set_packet_sink(_Sink())
+        for controller in (peripheral, central):
+            controller.on_packet(_command(hci.HCI_SET_EVENT_MASK_COMMAND, bytes([0xFF] * 8)))
+            controller.on_packet(_command(hci.HCI_LE_SET_EVENT_MASK_COMMAND, bytes([0xFF] * 8)))
+        # The peripheral advertises with a resolvable private address (own type 2) made
+        # from the local IRK it keeps for the central.
+        irk = bytes(range(16))
+        peripheral.on_packet(
+            _command(
+                hci.HCI_LE_ADD_DEVICE_TO_RESOLVING_LIST_COMMAND,
+                b"\x00" + central.public_address + bytes(16) + irk,
+            )
+        )
+        peripheral.on_packet(_command(hci.HCI_LE_SET_ADDRESS_RESOLUTION_ENABLE_COMMAND, b"\x01"))
+        adv_params = struct.pack("<HHBBB", 32, 32, 0, 2, 0) + central.public_address + b"\x07\x00"
+        peripheral.on_packet(_command(hci.HCI_LE_SET_ADVERTISING_PARAMETERS_COMMAND, adv_params))
+        peripheral.on_packet(_command(hci.HCI_LE_SET_ADVERTISING_ENABLE_COMMAND, b"\x01"))
+        await asyncio.sleep(0.01)
+        on_air = peripheral.current_adv_pdu().address
+        connect = struct.pack("<HHBB", 16, 16, 0, 1) + on_air
+        connect += struct.pack("<BHHHHHH", 0, 24, 40, 0, 400, 0, 0)
+        central.on_packet(_command(hci.HCI_LE_CREATE_CONNECTION_COMMAND, connect))
+        await asyncio.sleep(0.05)
+        # LE Enhanced Connection Complete: Local_Resolvable_Private_Address at bytes 15..21
+        [complete] = [p for p in sink.packets if p[:2] == b"\x04\x3e" and p[3] == 0x0A]
+        return on_air, complete[15:21]
+
+    on_air, local_rpa = asyncio.run(main())
+    assert local_rpa == on_air
