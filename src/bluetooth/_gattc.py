@@ -49,12 +49,15 @@ class _Failed(Exception):
 class _Requests:
     """A connection's queue of procedures; the head one has a request on air."""
 
-    __slots__ = ("queue", "opcode", "timer")
+    __slots__ = ("queue", "opcode", "timer", "timed_out")
 
     def __init__(self) -> None:
         self.queue: deque[tuple[Procedure, bytes]] = deque()  # (procedure, its pending request)
         self.opcode = 0
         self.timer: asyncio.TimerHandle | None = None
+        # After a transaction times out, ATT allows no more requests on the link (a late
+        # response could be taken for the next request's): every later one fails at once.
+        self.timed_out = False
 
 
 def _error_code(pdu: bytes) -> int:
@@ -92,6 +95,9 @@ class GattClient:
             if not conn.connected:
                 self._advance(conn, requests, _Failed(ev.STATUS_NOT_CONNECTED))
                 continue
+            if requests.timed_out:
+                self._advance(conn, requests, _Failed(ev.STATUS_TIMEOUT))
+                continue
             requests.opcode = request[0]
             requests.timer = asyncio.get_running_loop().call_later(
                 ATT_TIMEOUT, self._timed_out, conn, requests
@@ -119,6 +125,7 @@ class GattClient:
 
     def _timed_out(self, conn: Connection, requests: _Requests) -> None:
         requests.timer = None
+        requests.timed_out = True
         if requests.queue:
             self._advance(conn, requests, _Failed(ev.STATUS_TIMEOUT))
             self._send_head(conn, requests)

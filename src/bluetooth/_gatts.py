@@ -210,7 +210,12 @@ class GattServer:
                 if attribute.value != value:
                     continue
                 found.append(att.u16(attribute.handle) + att.u16(attribute.end))
-            elif self.db.peek(attribute) == value:
+            elif (
+                # (a value the peer may not read is not compared either)
+                attribute.readable()
+                and not attribute.read_security()
+                and self.db.peek(attribute) == value
+            ):
                 found.append(att.u16(attribute.handle) * 2)
             if len(found) == limit:
                 break
@@ -339,6 +344,11 @@ class GattServer:
 
     def indicate(self, conn: Connection, value_handle: int, data: bytes | None) -> None:
         """Queue an indication; one is on air per connection, GATTS_INDICATE_DONE ends each."""
+        if not conn.connected:  # it dropped after the call was checked: it still gets its DONE
+            self.hooks.emit(
+                ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
+            )
+            return
         conn.indications.append((value_handle, self._value(value_handle, data)))
         self._next_indication(conn)
 

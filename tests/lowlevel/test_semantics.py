@@ -234,3 +234,33 @@ def test_a_malformed_response_ends_the_procedure_with_invalid_pdu(make_radio) ->
     assert crec.wait(10) == (conn, 0x04)  # GATTC_SERVICE_DONE, INVALID_PDU
     c.gattc_read(conn, 3)
     assert crec.wait(16) == (conn, 3, 0x04)  # GATTC_READ_DONE, INVALID_PDU
+
+
+def test_after_an_att_timeout_no_request_goes_out(make_radio, monkeypatch) -> None:
+    # ATT: a transaction that timed out ends the bearer's requests; a late response must not
+    # be taken for a later request's.
+    from bluetooth import _gattc
+
+    monkeypatch.setattr(_gattc, "ATT_TIMEOUT", 0.3)
+    central, peripheral = make_radio("c"), make_radio("p")
+    c, crec = central
+    conn, _ = connect(central, peripheral)
+    server = peripheral[0]._host.gatt_server
+    answered = threading.Event()
+
+    async def slow_read(conn, pdu):
+        import asyncio
+
+        if not answered.is_set():
+            answered.set()
+            await asyncio.sleep(1.0)  # past the client's timeout
+        return b"\x0blate"
+
+    server._reads[0x0A] = slow_read
+    c.gattc_read(conn, 3)
+    assert crec.wait(16) == (conn, 3, 0x7F)  # GATTC_READ_DONE: ATT timeout
+    mark = crec.mark()
+    c.gattc_read(conn, 3)
+    assert crec.wait(16, start=mark) == (conn, 3, 0x7F)
+    time.sleep(1.0)
+    assert crec.all(15) == []  # no READ_RESULT, late or not
