@@ -73,7 +73,6 @@ async def _request(
     connection: DeviceConnection, kind: int, handle: int, data: "Any", timeout_ms: "int | None"
 ) -> "bytes | None":
     async with connection._lock():
-        connection._check_connected()
         request = _Request(kind, handle)
         connection._request = request
         ble = connection._radio.ble
