@@ -12,7 +12,7 @@ import signal
 import sys
 
 from blerun import multitest, run
-from blerun.radio import KINDS, RadioOptionError, parse_radio_option
+from blerun.radio import KINDS, RadioOptionError, parse_radio_option, virtual_radio
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -184,30 +184,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _serve_radio(host: str, port: int, options: dict[str, object]) -> int:
-    import bleradio
-
     try:
-        server = await bleradio.serve(host=host, port=port, **options)
-    except (TypeError, ValueError) as exc:
-        print(f"aioble radio: radio options {options}: {exc}", file=sys.stderr)
+        async with virtual_radio(host, port, **options) as radio:
+            run.warn_about_scans(radio.server, "aioble radio", sys.stderr)
+            print(f"aioble radio: listening on {radio.server.address}")
+            print(f"export AIOBLE_RADIO={radio.server.address}", flush=True)
+            await asyncio.Event().wait()
+    except RadioOptionError as exc:
+        print(f"aioble radio: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"aioble radio: {exc}", file=sys.stderr)
         return 1
-    from blerun.advice import scan_warning
-
-    def on_scan(record: object) -> None:
-        warning = scan_warning(record)
-        if warning is not None:
-            print(f"aioble radio: warning: {warning}", file=sys.stderr, flush=True)
-
-    server.watch_scans(on_scan)
-    try:
-        print(f"aioble radio: listening on {server.address}")
-        print(f"export AIOBLE_RADIO={server.address}", flush=True)
-        await asyncio.Event().wait()
-    finally:
-        await server.close()
     return 0
 
 

@@ -43,12 +43,15 @@ class RadioOptionError(ValueError):
 
 
 @asynccontextmanager
-async def virtual_radio(**options: Any) -> AsyncIterator[PrivateRadio]:
-    """A private shared virtual radio on loopback; `options` go to `bleradio.serve`."""
+async def virtual_radio(
+    host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> AsyncIterator[PrivateRadio]:
+    """A shared virtual radio, private unless given a reachable `host` (on any free port by
+    default); `options` go to `bleradio.serve`."""
     import bleradio
 
     try:
-        server = await bleradio.serve(host="127.0.0.1", port=0, **options)
+        server = await bleradio.serve(host=host, port=port, **options)
     except (TypeError, ValueError) as exc:
         raise RadioOptionError(f"radio options {options}: {exc}") from exc
     try:

@@ -152,7 +152,7 @@ async def run_programs_async(
 
     energy_table: list[EnergyRow] | None = None
     async with provider() as radio:
-        _warn_about_scans(radio, err)
+        warn_about_scans(radio.server, "aioble run", err)
         started: list[asyncio.subprocess.Process] = []
         pumps: list[asyncio.Task[None]] = []
         try:
@@ -210,17 +210,18 @@ async def run_programs_async(
     return run
 
 
-def _warn_about_scans(radio: PrivateRadio, err: TextIO) -> None:
-    # The shared radio reports every scan as it ends (air time only): one warning per
-    # scan whose duty cycle made hearing a typical advertiser unlikely.
-    watch = getattr(radio.server, "watch_scans", None)
+def warn_about_scans(server: Any, who: str, err: TextIO) -> None:
+    """Have the shared radio `server` report every scan as it ends (air time only) and print,
+    as `who`, one warning per scan whose duty cycle made hearing a typical advertiser
+    unlikely. A radio that keeps no such record (rootcanal) gives none."""
+    watch = getattr(server, "watch_scans", None)
     if not callable(watch):
         return
 
     def on_scan(record: Any) -> None:
         warning = scan_warning(record)
         if warning is not None:
-            print(f"aioble run: warning: {warning}", file=err, flush=True)
+            print(f"{who}: warning: {warning}", file=err, flush=True)
 
     watch(on_scan)
 
