@@ -92,13 +92,12 @@ async def stop(
             return await asyncio.wait_for(proc.wait(), grace)
         except TimeoutError:
             logger.debug("pid %d still running after %s", proc.pid, sig.name)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    kill_group(proc)
     return await proc.wait()
 
 
 def kill_group(proc: asyncio.subprocess.Process) -> None:
-    """Kill what is left of `proc`'s process group once it has exited (processes the
-    program started and left running)."""
+    """SIGKILL to `proc`'s process group: `proc` itself if it still runs, and whatever it
+    started and left running."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
