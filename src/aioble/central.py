@@ -368,11 +368,7 @@ def _connect_irq(r: Radio, event: int, data: "Any") -> None:
             return
     else:
         connection = DeviceConnection(r, Device(addr_type, addr), conn_handle)
-    log_warn("dropping connection nobody waits for:", connection.device)
-    try:
-        r.ble.gap_disconnect(conn_handle)
-    except OSError as e:
-        log_warn("disconnect:", e)
+    connection._drop("dropping connection nobody waits for:")
 
 
 def _connect_failed_irq(r: Radio, event: int, data: "Any") -> None:

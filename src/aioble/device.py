@@ -18,6 +18,7 @@ from .core import (
     ThreadSafeFlag,
     const,
     log_error,
+    log_warn,
     register_irq_handler,
     register_stop_handler,
     wait_for_ms,
@@ -170,6 +171,14 @@ class DeviceConnection:
         if handle is None:
             raise DeviceDisconnectedError
         return handle
+
+    def _drop(self, why: str) -> None:
+        """Disconnect a link nobody owns (it completed as its attempt was given up)."""
+        log_warn(why, self.device)
+        try:
+            self._radio.ble.gap_disconnect(self._conn_handle)
+        except OSError as e:
+            log_warn("disconnect:", e)
 
     def _call(self, method: "Any", *args: "Any") -> "Any":
         """`method(conn_handle, *args)` of the stack, for this link. A link the stack has

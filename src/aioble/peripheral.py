@@ -133,11 +133,7 @@ def _connect_irq(r: Radio, event: int, data: "Any") -> None:
             return
     # Nobody is advertising through aioble any more (advertise() timed out or was cancelled
     # just as this central connected): do not leave a link nobody owns.
-    log_warn("dropping unexpected connection from", connection.device)
-    try:
-        r.ble.gap_disconnect(conn_handle)
-    except OSError as e:
-        log_warn("disconnect:", e)
+    connection._drop("dropping unexpected connection from")
 
 
 def _stop(r: Radio) -> None:
