@@ -45,14 +45,6 @@ def _payload(size: int) -> bytes:
     return (bytes(range(251)) * (size // 251 + 1))[:size]
 
 
-def _same_spec(mtu: int) -> LeCreditBasedChannelSpec:
-    """The spec `bluetooth` gives a channel of this MTU (MPS and receive window)."""
-    ours = bluetooth_l2cap._spec(PSM, mtu)
-    return LeCreditBasedChannelSpec(
-        psm=PSM, mtu=ours.mtu, mps=ours.mps, max_credits=ours.max_credits
-    )
-
-
 # --- raw Bumble ---------------------------------------------------------------------------
 
 
@@ -100,7 +92,7 @@ async def _raw(size: int, spec: LeCreditBasedChannelSpec) -> float:
 
 
 def raw_same_window(size: int, mtu: int) -> float:
-    return asyncio.run(_raw(size, _same_spec(mtu)))
+    return asyncio.run(_raw(size, bluetooth_l2cap._spec(PSM, mtu)))  # the same spec as ours
 
 
 def raw_bumble_defaults(size: int, mtu: int) -> float:
