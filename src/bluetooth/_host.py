@@ -455,8 +455,7 @@ class RadioHost:
             self.device.host.send_l2cap_pdu(conn.handle, cid, pdu)
 
     def spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        task.add_done_callback(_log_task_error)
+        self.ble._stack.spawn(coro)  # (this runs on the stack thread)
 
     def emit(self, event: int, data: tuple[Any, ...]) -> None:
         self.irq.emit(event, data)
@@ -517,8 +516,3 @@ def _legacy_type(event_type: int) -> int | None:
     if event_type & kind.SCANNABLE_ADVERTISING:
         return 2
     return 3
-
-
-def _log_task_error(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and (error := task.exception()) is not None:
-        logger.error("GATT server error", exc_info=error)
