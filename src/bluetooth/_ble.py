@@ -161,10 +161,7 @@ class BLE:
     def _connection(self, conn_handle: Any) -> Connection:
         handle = _int(conn_handle, "conn_handle")
         self._check_active()
-        conn = self._host.conns.get(handle)
-        if conn is None:
-            raise OSError(errno.ENOTCONN, f"no connection with handle {handle} (ENOTCONN)")
-        return conn
+        return self._host.connection(handle)
 
     def _check_conn(self, conn_handle: Any) -> int:
         return self._connection(conn_handle).handle
