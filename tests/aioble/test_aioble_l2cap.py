@@ -147,6 +147,8 @@ def test_several_channels_both_ways_while_listening(pair: Pair) -> None:
         assert await receive(c3, 12) == b"on channel 2"
         assert await receive(c1, 12) == b"on channel 3"
         await c2.disconnect()
+        # The peer hears of the close on its own IRQ thread, a moment later.
+        await p2.disconnected(timeout_ms=5000)
         assert not p2.is_connected()
         await c1.send(b"still here")
         assert await receive(p1, 10) == b"still here"
