@@ -31,9 +31,10 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
-ThreadSafeFlag = getattr(asyncio, "ThreadSafeFlag", None)
-if ThreadSafeFlag is None:
-    from ._threadsafeflag import ThreadSafeFlag
+try:
+    ThreadSafeFlag = asyncio.ThreadSafeFlag
+except AttributeError:  # plain CPython: MicroPython's asyncio extras come with its emulation
+    pass
 
 # 0: errors only is too quiet for board programs; the reference library defaults to 1.
 log_level = 1

@@ -36,7 +36,7 @@ TERM_GRACE_S = 1.0
 
 def interpreter_command(*args: str) -> list[str]:
     """The command line of `aioble-python ARGS` with this very Python."""
-    return [sys.executable, "-m", "blerun.interpreter", *args]
+    return [sys.executable, "-m", "mpemu.interpreter", *args]
 
 
 def child_env(radio_env: Mapping[str, str], **extra: str) -> dict[str, str]:

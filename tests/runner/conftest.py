@@ -22,7 +22,7 @@ def _aioble_python(*args: str, stdin: str | None = None, timeout: float = 30, **
     }
     env.update(kw.pop("env", {}))
     return subprocess.run(
-        [sys.executable, "-m", "blerun.interpreter", *args],
+        [sys.executable, "-m", "mpemu.interpreter", *args],
         input=stdin,
         capture_output=True,
         text=True,

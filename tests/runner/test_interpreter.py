@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from blerun.interpreter import Invocation, UsageError, parse_args
+from mpemu.interpreter import Invocation, UsageError, parse_args
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_missing_file(aioble_python) -> None:
 def test_stdout_is_line_buffered(tmp_path) -> None:
     # The first line must arrive while the program still runs (it waits for our stdin).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "blerun.interpreter", "-c", "print('ready'); input()"],
+        [sys.executable, "-m", "mpemu.interpreter", "-c", "print('ready'); input()"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -117,7 +117,7 @@ def test_sigint_exits_quietly() -> None:
         [
             sys.executable,
             "-m",
-            "blerun.interpreter",
+            "mpemu.interpreter",
             "-c",
             "import time\nprint('up')\ntime.sleep(30)",
         ],

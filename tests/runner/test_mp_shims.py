@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from blerun import mptime
-from blerun.mptime import TICKS_HALFPERIOD, TICKS_MAX, TICKS_PERIOD
-from blerun.scheduler import Scheduler
+from mpemu import ticks as mptime
+from mpemu.scheduler import Scheduler
+from mpemu.ticks import TICKS_HALFPERIOD, TICKS_MAX, TICKS_PERIOD
 
 
 @pytest.mark.parametrize(
@@ -254,7 +254,7 @@ def test_print_from_threads_never_mixes_lines(aioble_python) -> None:
 def test_atomic_print_is_print(args: tuple, kwargs: dict, text: str) -> None:
     import io
 
-    from blerun.mpenv import atomic_print
+    from mpemu.environment import atomic_print
 
     out = io.StringIO()
     atomic_print(*args, file=out, **kwargs)

@@ -63,4 +63,4 @@ def restart(cause: int, sleep_ms: int | None = None) -> NoReturn:
     os.environ[_CAUSE_VAR] = str(cause)
     if cause == DEEPSLEEP_RESET:
         os.environ[_SLEEP_VAR] = "forever" if sleep_ms is None else str(max(0, int(sleep_ms)))
-    os.execv(sys.executable, [sys.executable, "-m", "blerun.interpreter", *_argv])
+    os.execv(sys.executable, [sys.executable, "-m", "mpemu.interpreter", *_argv])

@@ -6,7 +6,7 @@
     aioble-python -m MODULE [ARGS]  run a module as __main__
     aioble-python [-]               run the script read from stdin (a REPL on a terminal)
 
-The program runs in MicroPython's environment (`blerun.mpenv`). An uncaught exception
+The program runs in MicroPython's environment (`mpemu.environment`). An uncaught exception
 prints its traceback to stderr and exits with status 1; `SystemExit` keeps its code;
 KeyboardInterrupt exits with status 130 without a traceback. MicroPython's `-X OPT`, `-O`
 and `-v` are accepted and ignored.
@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 
-from blerun import mpenv, restart
+from mpemu import environment, restart
 
 USAGE = "usage: aioble-python [-c CODE | -m MODULE | FILE | -] [ARGS...]"
 
@@ -94,27 +94,27 @@ def _run(inv: Invocation) -> None:
     if inv.mode == "file":
         with open(inv.target, "rb") as f:
             source = f.read()
-        mpenv.install(os.path.dirname(os.path.abspath(inv.target)))
+        environment.install(os.path.dirname(os.path.abspath(inv.target)))
         sys.argv = [inv.target, *inv.args]
         namespace = _fresh_main(inv.target)
         exec(compile(source, inv.target, "exec"), namespace)
     elif inv.mode == "command":
-        mpenv.install("")
+        environment.install("")
         sys.argv = ["-c", *inv.args]
         exec(compile(inv.target, "<string>", "exec"), _fresh_main(None))
     elif inv.mode == "module":
-        mpenv.install(os.getcwd())
+        environment.install(os.getcwd())
         sys.argv = [inv.target, *inv.args]
         runpy.run_module(inv.target, run_name="__main__", alter_sys=True)
     elif sys.stdin is not None and sys.stdin.isatty():
-        mpenv.install("")
+        environment.install("")
         sys.argv = [""]
         code.interact(banner=f"aioble-python (CPython {sys.version.split()[0]})", exitmsg="")
     else:
         source_text = sys.stdin.read() if sys.stdin is not None else ""
         # machine.reset() runs this same script again (stdin is spent by then).
         restart.remember(["-c", source_text, *inv.args])
-        mpenv.install("")
+        environment.install("")
         sys.argv = ["-" if inv.args else "", *inv.args]
         exec(compile(source_text, "<stdin>", "exec"), _fresh_main("<stdin>"))
 
@@ -183,6 +183,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from blerun.interpreter import main as _main  # the importable copy, not this __main__ one
+    from mpemu.interpreter import main as _main  # the importable copy, not this __main__ one
 
     sys.exit(_main())

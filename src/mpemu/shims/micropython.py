@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from blerun.scheduler import Scheduler
+from mpemu.scheduler import Scheduler
 
 _T = TypeVar("_T")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -23,7 +23,7 @@ def const(value: _T) -> _T:
 
 
 def schedule(func: Callable[[Any], Any], arg: Any) -> None:
-    """Run `func(arg)` soon, in order, one at a time (see `blerun.scheduler`)."""
+    """Run `func(arg)` soon, in order, one at a time (see `mpemu.scheduler`)."""
     _scheduler.schedule(func, arg)
 
 

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 import micropython
 
-from blerun import restart
+from mpemu import restart
 
 PWRON_RESET = restart.PWRON_RESET
 HARD_RESET = restart.HARD_RESET

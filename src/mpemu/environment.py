@@ -3,10 +3,8 @@
 - `sys.path` gets the shims folder (`micropython`, `machine`) right after the program's own
   folder, so a program's own `machine.py` still wins.
 - `time` gets `sleep_ms`, `sleep_us`, `ticks_ms`, `ticks_us`, `ticks_cpu`, `ticks_diff`,
-  `ticks_add` (`blerun.mptime`).
-- `asyncio` gets `sleep_ms`, `wait_for_ms` and `ThreadSafeFlag`
-  (`aioble._threadsafeflag.ThreadSafeFlag`, imported on first use: importing `aioble` loads
-  the whole BLE stack, which a program that never touches BLE should not wait for).
+  `ticks_add` (`mpemu.ticks`).
+- `asyncio` gets `sleep_ms`, `wait_for_ms` and `ThreadSafeFlag` (`mpemu.threadsafeflag`).
 - `sys` gets `print_exception(exc, file=sys.stdout)`.
 - `utime`, `uasyncio`, `ubluetooth`, ... import as the modules they name.
 - `sys.stdout` becomes line-buffered, so output reaches a pipe line by line.
@@ -34,7 +32,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO, TypeVar
 
-from blerun import mptime
+from mpemu import ticks
+from mpemu.threadsafeflag import ThreadSafeFlag
 
 SHIMS_DIR = str(Path(__file__).resolve().parent / "shims")
 
@@ -74,15 +73,6 @@ async def sleep_ms(ms: float) -> None:
 
 async def wait_for_ms(aw: Awaitable[_T], timeout_ms: float | None) -> _T:
     return await asyncio.wait_for(aw, None if timeout_ms is None else timeout_ms / 1000)
-
-
-def _asyncio_getattr(name: str) -> object:
-    if name == "ThreadSafeFlag":
-        from aioble._threadsafeflag import ThreadSafeFlag
-
-        asyncio.ThreadSafeFlag = ThreadSafeFlag  # type: ignore[attr-defined]
-        return ThreadSafeFlag
-    raise AttributeError(f"module 'asyncio' has no attribute {name!r}")
 
 
 def atomic_print(
@@ -137,11 +127,11 @@ def install(program_dir: str) -> None:
     """Make this process look like MicroPython's unix port to the program in `program_dir`
     (`''` for `-c`/stdin, as CPython does: the current directory)."""
     sys.path[:1] = [program_dir, SHIMS_DIR]
-    for name in mptime.NAMES:
-        setattr(time, name, getattr(mptime, name))
+    for name in ticks.NAMES:
+        setattr(time, name, getattr(ticks, name))
     asyncio.sleep_ms = sleep_ms  # type: ignore[attr-defined]
     asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
-    asyncio.__getattr__ = _asyncio_getattr  # type: ignore[attr-defined]
+    asyncio.ThreadSafeFlag = ThreadSafeFlag  # type: ignore[attr-defined]
     sys.print_exception = print_exception  # type: ignore[attr-defined]
     builtins.print = atomic_print
     if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
