@@ -90,7 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aioble", description="Run MicroPython BLE programs on CPython."
     )
-    parser.add_argument("--log", metavar="LEVEL", help="log level of the runner (e.g. DEBUG)")
+    parser.add_argument(
+        "--log",
+        metavar="LEVEL",
+        help="log level of the runner and of the programs it starts (e.g. DEBUG: every "
+        "virtual pin and peripheral a program drives); sets AIOBLE_LOG for them",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -226,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(level, int):
             parser.error(f"unknown log level {args.log!r} (DEBUG, INFO, WARNING, ERROR)")
         logging.basicConfig(level=level, format="%(name)s: %(message)s")
+        os.environ["AIOBLE_LOG"] = args.log.upper()  # the programs' aioble-python
     commands = {"run": _cmd_run, "radio": _cmd_radio, "multitest": _cmd_multitest}
     # SIGTERM unwinds like Ctrl-C, so the programs and controllers started are stopped too.
     previous = signal.signal(signal.SIGTERM, _terminate)

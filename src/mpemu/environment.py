@@ -32,7 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO, TypeVar
 
-from mpemu import ticks
+from mpemu import platform, ticks
 from mpemu.threadsafeflag import ThreadSafeFlag
 
 SHIMS_DIR = str(Path(__file__).resolve().parent / "shims")
@@ -133,6 +133,7 @@ def install(program_dir: str) -> None:
     asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
     asyncio.ThreadSafeFlag = ThreadSafeFlag  # type: ignore[attr-defined]
     sys.print_exception = print_exception  # type: ignore[attr-defined]
+    platform.install()
     builtins.print = atomic_print
     if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
         sys.meta_path.append(_AliasFinder())
