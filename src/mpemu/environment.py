@@ -1,7 +1,10 @@
 """MicroPython's environment inside `aioble-python`: what `install()` changes in this process.
 
-- `sys.path` gets the shims folder (`micropython`, `machine`) right after the program's own
-  folder, so a program's own `machine.py` still wins.
+- `sys.path` starts as a board's does: the program's folder, then `lib/` beside it (where
+  `mip` installs packages), then the shims folder (`micropython`, `machine`, ...), so a
+  program's own `machine.py` or vendored `aioble` wins over anything of this project's.
+- The program's own code (those two folders) is compiled in MicroPython's dialect
+  (`mpemu.dialect`).
 - `time` gets `sleep_ms`, `sleep_us`, `ticks_ms`, `ticks_us`, `ticks_cpu`, `ticks_diff`,
   `ticks_add` (`mpemu.ticks`).
 - `asyncio` gets `sleep_ms`, `wait_for_ms` and `ThreadSafeFlag` (`mpemu.threadsafeflag`).
@@ -24,6 +27,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import io
+import os
 import sys
 import time
 import traceback
@@ -32,7 +36,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO, TypeVar
 
-from mpemu import platform, ticks
+from mpemu import dialect, platform, ticks
 from mpemu.threadsafeflag import ThreadSafeFlag
 
 SHIMS_DIR = str(Path(__file__).resolve().parent / "shims")
@@ -97,6 +101,7 @@ def atomic_print(
 
 
 def print_exception(exc: BaseException, file: TextIO | None = None) -> None:
+    exc.__traceback__ = dialect.program_traceback(exc.__traceback__)
     traceback.print_exception(exc, file=sys.stdout if file is None else file)
 
 
@@ -126,7 +131,9 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
 def install(program_dir: str) -> None:
     """Make this process look like MicroPython's unix port to the program in `program_dir`
     (`''` for `-c`/stdin, as CPython does: the current directory)."""
-    sys.path[:1] = [program_dir, SHIMS_DIR]
+    lib = os.path.join(program_dir, "lib")
+    sys.path[:1] = [program_dir, lib, SHIMS_DIR]
+    dialect.install([program_dir, lib])
     for name in ticks.NAMES:
         setattr(time, name, getattr(ticks, name))
     asyncio.sleep_ms = sleep_ms  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ import traceback
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 
-from mpemu import environment, restart
+from mpemu import dialect, environment, restart
 
 USAGE = "usage: aioble-python [-c CODE | -m MODULE | FILE | -] [ARGS...]"
 
@@ -83,13 +83,14 @@ def parse_args(argv: list[str]) -> Invocation | None:
     return Invocation("stdin")
 
 
-def _fresh_main(filename: str | None) -> dict[str, object]:
+def _exec_main(source: str | bytes, filename: str, file: str | None = None) -> None:
+    """Run `source` as the `__main__` module, in MicroPython's dialect."""
     module = ModuleType("__main__")
-    if filename is not None:
-        module.__file__ = filename
-    module.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    if file is not None:
+        module.__file__ = file
+    module.__builtins__ = dialect.program_builtins()  # type: ignore[attr-defined]
     sys.modules["__main__"] = module
-    return module.__dict__
+    exec(dialect.compile_program(source, filename), module.__dict__)
 
 
 def _run(inv: Invocation) -> None:
@@ -98,16 +99,16 @@ def _run(inv: Invocation) -> None:
             source = f.read()
         environment.install(os.path.dirname(os.path.abspath(inv.target)))
         sys.argv = [inv.target, *inv.args]
-        namespace = _fresh_main(inv.target)
-        exec(compile(source, inv.target, "exec"), namespace)
+        _exec_main(source, inv.target, inv.target)
     elif inv.mode == "command":
         environment.install("")
         sys.argv = ["-c", *inv.args]
-        exec(compile(inv.target, "<string>", "exec"), _fresh_main(None))
+        _exec_main(inv.target, "<string>")
     elif inv.mode == "module":
         environment.install(os.getcwd())
         sys.argv = [inv.target, *inv.args]
-        runpy.run_module(inv.target, run_name="__main__", alter_sys=True)
+        init = {"__builtins__": dialect.program_builtins()}
+        runpy.run_module(inv.target, init_globals=init, run_name="__main__", alter_sys=True)
     elif sys.stdin is not None and sys.stdin.isatty():
         environment.install("")
         sys.argv = [""]
@@ -118,13 +119,13 @@ def _run(inv: Invocation) -> None:
         restart.remember(["-c", source_text, *inv.args])
         environment.install("")
         sys.argv = ["-" if inv.args else "", *inv.args]
-        exec(compile(source_text, "<stdin>", "exec"), _fresh_main("<stdin>"))
+        _exec_main(source_text, "<stdin>", "<stdin>")
 
 
 def _program_traceback(tb: TracebackType | None) -> TracebackType | None:
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in _OWN_FILES:
         tb = tb.tb_next
-    return tb
+    return dialect.program_traceback(tb)
 
 
 def _exit_code(exc: SystemExit) -> int:
