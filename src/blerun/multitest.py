@@ -4,19 +4,28 @@ Each test gets its own private radio. Its instances run as `aioble-python -c SCR
 test's folder (`blerun.protocol.build_script`), stderr merged into stdout, started in order:
 the next instance starts once the previous one printed `NEXT` (or ended). Lines are handled
 as MicroPython's `run-multitests.py` does (`blerun.protocol.parse_line`): SET globals go to
-instances started later, BROADCAST lines to every other running instance's stdin, metrics
-apart, SKIP skips the test, an instance silent for `instance_timeout` seconds gets `TIMEOUT`
+instances started later, BROADCAST lines to every other instance's stdin, metrics apart,
+SKIP skips the test, an instance silent for `instance_timeout` seconds gets `TIMEOUT`
 recorded and is stopped. `WAIT_FOR_REBOOT resume delay` (from `multitest.expect_reboot`)
 lets the instance's process end at its `machine.reset()`/`deepsleep()` (the runner sets
-`AIOBLE_ON_RESET=exit`) and starts `resume()` in a new one after `delay` ms.
+`AIOBLE_ON_RESET=exit`) and starts `resume()` in a new one after `delay` ms; the line
+itself is recorded, as MicroPython's runner records it.
 
-The recorded output is compared exactly with `FILE.py.exp`.
+A broadcast is never dropped: an instance that has no process yet (not started, or between
+its WAIT_FOR_REBOOT and its resume) has it held and written to its process's stdin once it
+starts.
+MicroPython's runner gets the same effect by not reading an instance's output after its
+NEXT until every instance has started.
+
+The recorded output has a block for every instance, even one that printed nothing, and is
+compared exactly with `FILE.py.exp`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -73,12 +82,47 @@ class _Instance:
         self.output: list[str] = []
         self.proc: asyncio.subprocess.Process | None = None
         self.ready = asyncio.Event()  # printed NEXT, or ended
+        self.past_next = False  # printed NEXT
+        self.deferred: list[str] = []  # lines after NEXT, before every instance has started
         self.reboot: protocol.WaitForReboot | None = None
         self.timed_out = False
+        self.ended = False  # its last process is gone: nothing more to deliver to it
+        self.held: list[bytes] = []  # broadcasts that came while it had no process
+
+    def deliver(self, data: bytes) -> None:
+        """Write a broadcast to the instance's stdin, or hold it until its process runs."""
+        if self.ended:
+            return
+        proc = self.proc
+        # After WAIT_FOR_REBOOT the process is about to reset and read no more: what comes
+        # now is for the resumed one (MicroPython's runner, busy waiting for the reboot,
+        # reads the other instances' lines only once the resume has started).
+        if proc is None or proc.returncode is not None or self.reboot is not None:
+            self.held.append(data)
+            return
+        assert proc.stdin is not None  # spawned with stdin=PIPE
+        if not proc.stdin.is_closing():
+            # it may be exiting by itself (a pipe closed under us): like a board, it misses it
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                proc.stdin.write(data)
+
+    def started(self, proc: asyncio.subprocess.Process) -> None:
+        """A process of the instance started: it gets the broadcasts held for it, in order.
+        Called with no await between the spawn and it, so nothing can slip in between."""
+        self.proc = proc
+        held, self.held = self.held, []
+        for data in held:
+            self.deliver(data)
 
 
 class _TestRun:
-    """One test: its instances, the globals they SET and the metrics they output."""
+    """One test: its instances, the globals they SET and the metrics they output.
+
+    As in MicroPython's runner, the lines an instance prints after its NEXT are handled only
+    once every instance has started (that runner does not read them before), in its order:
+    one line of each instance in turn. So a BROADCAST printed right after NEXT reaches the
+    instances started after it too, and their start-up does not count as silence.
+    """
 
     def __init__(
         self,
@@ -97,6 +141,8 @@ class _TestRun:
         self.globals: list[str] = []
         self.metrics: list[str] = []
         self.skipped = asyncio.Event()
+        self.all_started = asyncio.Event()
+        self.all_started_at: float | None = None  # loop time
 
     async def drive(self, inst: _Instance) -> None:
         """Run instance `inst` to its end, through any expected reboots."""
@@ -104,59 +150,90 @@ class _TestRun:
         try:
             while True:
                 script = protocol.build_script(self.source, entry, self.globals)
-                inst.proc = await procs.spawn(
+                proc = await procs.spawn(
                     procs.interpreter_command("-c", script),
                     env=procs.child_env(self.radio_env, AIOBLE_LABEL=label, AIOBLE_ON_RESET="exit"),
                     cwd=self.cwd,
                     stdin=asyncio.subprocess.PIPE,
                     merge_stderr=True,
                 )
+                inst.started(proc)
                 await self._read(inst)
                 if not inst.timed_out:  # its output ended: it is probably exiting by itself
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(inst.proc.wait(), 1.0)
-                await procs.stop(inst.proc, int_grace=0.5, term_grace=0.5)
+                        await asyncio.wait_for(proc.wait(), 1.0)
+                await procs.stop(proc, int_grace=0.5, term_grace=0.5)
+                if inst.deferred:
+                    # its last lines (a WAIT_FOR_REBOOT, say) are handled once all started
+                    await self.all_started.wait()
                 if inst.reboot is None or inst.timed_out or self.skipped.is_set():
                     return
                 entry, delay_ms = inst.reboot.resume, inst.reboot.delay_ms
                 inst.reboot = None
                 await asyncio.sleep(max(0, delay_ms) / 1000)
         finally:
+            inst.ended = True
+            inst.held.clear()
             inst.ready.set()
 
     async def _read(self, inst: _Instance) -> None:
         assert inst.proc is not None and inst.proc.stdout is not None
         stdout = inst.proc.stdout
         while True:
+            reading = asyncio.ensure_future(_whole_line(stdout))
             try:
-                raw = await asyncio.wait_for(_whole_line(stdout), self.instance_timeout)
-            except TimeoutError:
-                inst.output.append(protocol.TIMEOUT_LINE)
-                inst.timed_out = True
-                return
+                if not await self._line_in_time(inst, reading):
+                    inst.output.append(protocol.TIMEOUT_LINE)
+                    inst.timed_out = True
+                    return
+            finally:
+                reading.cancel()  # when _read itself is cancelled; no-op once done
+            raw = reading.result()
             if not raw:
                 return
             line = protocol.decode_line(raw)
             if self.on_line is not None:
                 self.on_line(inst.idx, line)
-            self._handle(inst, protocol.parse_line(line))
+            if inst.past_next and not self.all_started.is_set():
+                inst.deferred.append(line)
+            else:
+                self._handle(inst, line)
 
-    def _handle(self, inst: _Instance, event: protocol.Event) -> None:
-        if isinstance(event, protocol.Output):
-            inst.output.append(event.line)
-        elif isinstance(event, protocol.Next):
+    async def _line_in_time(self, inst: _Instance, reading: asyncio.Future[bytes]) -> bool:
+        """Wait for `reading`; False once the instance has been silent `instance_timeout` s.
+        After its NEXT, silence counts only from when every instance has started, as in
+        MicroPython's runner, which restarts its clocks then. `reading` is not cancelled
+        here, so a long line read in pieces is never cut."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.instance_timeout
+        while True:
+            done, _ = await asyncio.wait({reading}, timeout=max(0.0, deadline - loop.time()))
+            if done:
+                return True
+            if not inst.past_next:
+                return False
+            if self.all_started_at is None:
+                deadline = loop.time() + self.instance_timeout
+            elif self.all_started_at + self.instance_timeout > deadline:
+                deadline = self.all_started_at + self.instance_timeout
+            else:
+                return False
+
+    def _handle(self, inst: _Instance, line: str) -> None:
+        event = protocol.parse_line(line)
+        record = protocol.recorded(line, event)
+        if record is not None:
+            inst.output.append(record)
+        if isinstance(event, protocol.Next):
+            inst.past_next = True
             inst.ready.set()
         elif isinstance(event, protocol.Set):
             self.globals.append(event.assignment)
         elif isinstance(event, protocol.Broadcast):
             data = protocol.broadcast_bytes(event)
             for other in self.instances:
-                proc = other.proc
-                if other is inst or proc is None or proc.returncode is not None:
-                    continue
-                if proc.stdin is not None and not proc.stdin.is_closing():
-                    with contextlib.suppress(ConnectionError, RuntimeError):
-                        proc.stdin.write(data)
+                if other is not inst:
+                    other.deliver(data)
         elif isinstance(event, protocol.Metric):
             self.metrics.append(event.data)
         elif isinstance(event, protocol.Skip):
@@ -164,19 +241,35 @@ class _TestRun:
         elif isinstance(event, protocol.WaitForReboot):
             inst.reboot = event
 
+    def _start_all(self) -> None:
+        """Every instance has started: handle the lines held back since their NEXT, one
+        line of each instance in turn, as MicroPython's runner reads them. Synchronous, so
+        that no newer line of an instance is handled before its held ones."""
+        self.all_started_at = asyncio.get_running_loop().time()
+        self.all_started.set()
+        queues = [inst.deferred for inst in self.instances]
+        for inst in self.instances:
+            inst.deferred = []
+        for row in itertools.zip_longest(*queues):
+            for inst, line in zip(self.instances, row, strict=True):
+                if line is not None:
+                    self._handle(inst, line)
+
     async def run(self, count: int) -> None:
         drivers: list[asyncio.Task[None]] = []
         skipped = asyncio.create_task(self.skipped.wait())
+        # every instance exists from the start, so that broadcasts can be held for the
+        # ones not started yet, and every one has its block in the recorded output
+        self.instances = [_Instance(idx) for idx in range(count)]
         try:
-            for idx in range(count):
-                inst = _Instance(idx)
-                self.instances.append(inst)
+            for inst in self.instances:
                 drivers.append(asyncio.create_task(self.drive(inst)))
                 ready = asyncio.create_task(inst.ready.wait())
                 await asyncio.wait({ready, skipped}, return_when=asyncio.FIRST_COMPLETED)
                 ready.cancel()
                 if self.skipped.is_set():
                     return
+            self._start_all()
             while not self.skipped.is_set():
                 pending = {d for d in drivers if not d.done()}
                 if not pending:

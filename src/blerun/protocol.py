@@ -160,17 +160,29 @@ def parse_line(line: str) -> Event:
     return Output(line)
 
 
+def recorded(line: str, event: Event) -> str | None:
+    """What `line` (parsed as `event`) adds to the recorded output, if anything: ordinary
+    output, and `WAIT_FOR_REBOOT resume delay` too (MicroPython's runner handles it and
+    then records it like any other line, so `.exp` files have it). NEXT, SET, BROADCAST,
+    OUTPUT_METRIC and SKIP are the runner's and stay out."""
+    if isinstance(event, (Output, WaitForReboot)):
+        return line
+    return None
+
+
 def broadcast_bytes(event: Broadcast) -> bytes:
     """What the runner writes to the other instances' stdin for a broadcast."""
     return event.line.encode("utf-8") + b"\r\n"
 
 
 def format_output(outputs: list[list[str]]) -> str:
-    """The recorded output of a test, in the `.exp` file's format."""
+    """The recorded output of a test, in the `.exp` file's format: as MicroPython's runner
+    builds it, each instance's lines joined with "\\n" plus a final "\\n", so an instance
+    that printed nothing still has an empty line under its header."""
     text = ""
     for idx, lines in enumerate(outputs):
         text += f"--- instance{idx} ---\n"
-        text += "".join(line + "\n" for line in lines)
+        text += "\n".join(lines) + "\n"
     return text
 
 

@@ -94,14 +94,40 @@ def test_built_script_runs_and_speaks_the_protocol(capsys: pytest.CaptureFixture
 @pytest.mark.parametrize(
     ("outputs", "text"),
     [
-        ([[]], "--- instance0 ---\n"),
-        ([["a"], []], "--- instance0 ---\na\n--- instance1 ---\n"),
-        ([["a", "b"], ["c"]], "--- instance0 ---\na\nb\n--- instance1 ---\nc\n"),
+        # MicroPython's runner: "\n".join(lines) + "\n", so an instance that printed
+        # nothing has an empty line, the same as one that printed one empty line
+        ([[]], "--- instance0 ---\n\n"),
         ([[""]], "--- instance0 ---\n\n"),
+        ([["a"], []], "--- instance0 ---\na\n--- instance1 ---\n\n"),
+        ([[], ["a"]], "--- instance0 ---\n\n--- instance1 ---\na\n"),
+        ([[], []], "--- instance0 ---\n\n--- instance1 ---\n\n"),
+        ([["a", "b"], ["c"]], "--- instance0 ---\na\nb\n--- instance1 ---\nc\n"),
+        ([["", ""]], "--- instance0 ---\n\n\n"),
+        ([["TIMEOUT"]], "--- instance0 ---\nTIMEOUT\n"),
     ],
 )
 def test_format_output(outputs: list[list[str]], text: str) -> None:
     assert protocol.format_output(outputs) == text
+
+
+@pytest.mark.parametrize(
+    ("line", "record"),
+    [
+        ("hello", "hello"),
+        ("", ""),
+        # MicroPython's runner handles WAIT_FOR_REBOOT and records the line as well
+        ("WAIT_FOR_REBOOT resume0 500", "WAIT_FOR_REBOOT resume0 500"),
+        ("WAIT_FOR_REBOOT instance1 0", "WAIT_FOR_REBOOT instance1 0"),
+        ("WAIT_FOR_REBOOT resume0", "WAIT_FOR_REBOOT resume0"),  # malformed: plain output
+        ("NEXT", None),
+        ("SKIP", None),
+        ("SET x = 1", None),
+        ("BROADCAST go", None),
+        ("OUTPUT_METRIC 1 op/s", None),
+    ],
+)
+def test_recorded(line: str, record: str | None) -> None:
+    assert protocol.recorded(line, protocol.parse_line(line)) == record
 
 
 def test_output_diff() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,44 @@ def test_missing_exp_fails_and_shows_the_output() -> None:
 def test_expect_reboot_resumes() -> None:
     result = run_one("reboot.py")
     assert result.status == PASS, result.output
+    # MicroPython's runner records the WAIT_FOR_REBOOT line too
+    assert result.output == "--- instance0 ---\nWAIT_FOR_REBOOT resume0 50\nresetting\nresumed\n"
+
+
+def test_instance_that_printed_nothing_has_an_empty_line() -> None:
+    result = run_one("quiet.py")
+    assert result.status == PASS, result.diff
+    assert result.output.startswith("--- instance0 ---\n\n--- instance1 ---\n")
+
+
+def test_failure_shows_the_empty_line(tmp_path: Path) -> None:
+    # an .exp written without the empty line fails, and the report shows the line missing
+    shutil.copy(DATA / "quiet.py", tmp_path)
+    (tmp_path / "quiet.py.exp").write_text("--- instance0 ---\n--- instance1 ---\ninstance1 done\n")
+    out = io.StringIO()
+    summary = run_tests([str(tmp_path / "quiet.py")], out=out)
+    assert summary.results[0].status == FAIL
+    assert " --- instance0 ---\n+\n --- instance1 ---\n" in summary.results[0].diff
+    assert "     --- instance0 ---\n    +\n     --- instance1 ---\n" in out.getvalue()
+
+
+def test_silent_instance_without_exp_shows_its_empty_block(tmp_path: Path) -> None:
+    (tmp_path / "t.py").write_text("def instance0():\n    pass\n")
+    out = io.StringIO()
+    summary = run_tests([str(tmp_path / "t.py")], out=out)
+    assert summary.results[0].output == "--- instance0 ---\n\n"
+    assert "    output got:\n      --- instance0 ---\n      \n" in out.getvalue()
+
+
+def test_broadcast_after_next_reaches_instances_started_later() -> None:
+    # instance0 broadcasts right after NEXT, before instances 1 and 2 have started
+    result = run_one("held_broadcast.py")
+    assert result.status == PASS, result.diff
+
+
+def test_broadcast_during_a_reset_reaches_the_resumed_instance() -> None:
+    result = run_one("reboot_broadcast.py")
+    assert result.status == PASS, result.diff
 
 
 def test_lines_are_seen_as_they_come() -> None:
