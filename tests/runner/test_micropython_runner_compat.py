@@ -1,5 +1,5 @@
-"""MicroPython's own `tests/run-multitests.py -i exec:aioble-python -i exec:aioble-python`
-must work.
+"""MicroPython's own `tests/run-multitests.py -t exec:aioble-python -t exec:aioble-python`
+must work, and `aioble multitest` must record what it records.
 
 This mimics exactly how that runner starts and drives instances: `Popen([aioble-python, "-c",
 SCRIPT], bufsize=0, stdin=PIPE, stdout=PIPE, stderr=STDOUT, cwd=<test folder>)`, the
@@ -10,6 +10,7 @@ It uses blerun only for the script text, so it checks our interpreter, not our r
 
 from __future__ import annotations
 
+import io
 import select
 import shutil
 import subprocess
@@ -94,58 +95,70 @@ class Instance:
 
 
 def run_like_micropython(test_file: Path, timeout_s: float = 10.0) -> str:
+    """MicroPython's run_test_on_instances, for instances that do not reboot.
+
+    Phase 1 starts the instances in order, reading each one only until its NEXT (SET, SKIP
+    and NEXT are commands there; every other line, a BROADCAST too, is output). Phase 2
+    reads them all in turn, one line each, its clocks restarted: BROADCAST goes to the
+    others, OUTPUT_METRIC apart, and every other line (WAIT_FOR_REBOOT too) is output; a
+    TIMEOUT there ends the test. Each instance's lines are joined with "\\n" plus "\\n".
+    """
     source = test_file.read_text()
     count = protocol.count_instances(source)
     instances = [Instance([_aioble_python()], test_file.parent) for _ in range(count)]
     output: list[list[str]] = [[] for _ in range(count)]
     injected: list[str] = []
 
-    def handle(idx: int, line: str) -> bool:
-        """Process one line; True if it was NEXT."""
-        if line.startswith("SET "):
-            injected.append(line[4:])
-        elif line == "NEXT":
-            return True
-        elif line.startswith("BROADCAST "):
-            for other in instances:
-                if other is not instances[idx] and not other.finished:
-                    other.write(bytes(line, "ascii") + b"\r\n")
-        elif line == "SKIP":
-            raise AssertionError("unexpected SKIP")
-        elif not line.startswith("OUTPUT_METRIC "):
-            output[idx].append(line)
-        return False
-
-    def poll(until_next: int | None) -> None:
-        last = [time.monotonic()] * count
+    try:
+        for idx, inst in enumerate(instances):
+            inst.run_script(protocol.build_script(source, f"instance{idx}", injected))
+            last = time.monotonic()
+            while not inst.finished:
+                line = inst.readline()
+                if line is None:
+                    if time.monotonic() > last + timeout_s:
+                        output[idx].append("TIMEOUT")
+                        break
+                    continue
+                last = time.monotonic()
+                if line.startswith("SET "):
+                    injected.append(line[4:])
+                elif line == "SKIP":
+                    raise AssertionError("unexpected SKIP")
+                elif line == "NEXT":
+                    break
+                else:
+                    output[idx].append(line)
+        last_read = [time.monotonic()] * count
+        error = False
         while True:
             running = 0
             for idx, inst in enumerate(instances):
-                if inst.popen is None or inst.finished:
+                if inst.finished:
                     continue
                 running += 1
                 line = inst.readline()
                 if line is None:
-                    if time.monotonic() > last[idx] + timeout_s:
+                    if time.monotonic() > last_read[idx] + timeout_s:
                         output[idx].append("TIMEOUT")
-                        inst.stop()
-                        inst.finished = True
+                        error = True
                     continue
-                last[idx] = time.monotonic()
-                if handle(idx, line) and idx == until_next:
-                    return
-            if running == 0 or (until_next is not None and instances[until_next].finished):
-                return
-
-    try:
-        for idx, inst in enumerate(instances):
-            inst.run_script(protocol.build_script(source, f"instance{idx}", injected))
-            poll(until_next=idx)
-        poll(until_next=None)
+                last_read[idx] = time.monotonic()
+                if line.startswith("BROADCAST "):
+                    for other in instances:
+                        if other is not inst and not other.finished:
+                            other.write(bytes(line, "ascii") + b"\r\n")
+                elif not line.startswith("OUTPUT_METRIC "):
+                    output[idx].append(line)
+            if error or running == 0:
+                break
     finally:
         for inst in instances:
             inst.stop()
-    return protocol.format_output(output)
+    text = ""
+    for idx, lines in enumerate(output):
+        text += f"--- instance{idx} ---\n" + "\n".join(lines) + "\n"
+    return text
 
 
 def test_handshake_through_aioble_python(shared_radio: str, monkeypatch) -> None:
@@ -158,3 +171,17 @@ def test_ble_connection_through_aioble_python(needs_ble, shared_radio: str, monk
     monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
     got = run_like_micropython(DATA / "ble_connect.py")
     assert got == (DATA / "ble_connect.py.exp").read_text()
+
+
+@pytest.mark.parametrize("name", ["handshake.py", "quiet.py", "held_broadcast.py"])
+def test_aioble_multitest_records_what_micropython_records(
+    name: str, shared_radio: str, monkeypatch
+) -> None:
+    """The same files, under this mimic and under `aioble multitest`: the same output, byte
+    for byte (an instance that printed nothing, a broadcast sent right after NEXT)."""
+    from blerun.multitest import run_tests
+
+    exp = (DATA / (name + ".exp")).read_text()
+    summary = run_tests([str(DATA / name)], out=io.StringIO())
+    monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
+    assert run_like_micropython(DATA / name) == summary.results[0].output == exp
