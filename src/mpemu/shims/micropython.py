@@ -1,13 +1,13 @@
-"""MicroPython's `micropython` module, as far as it means something on CPython."""
+"""MicroPython's `micropython` module, as far as it means something on CPython: `schedule`
+(`mpemu.scheduler`), `mem_info`/`qstr_info`/`stack_use` in a board's formats and numbers
+(`mpemu.platform`), and the rest accepted (`heap_lock` is counted, not enforced)."""
 
 from __future__ import annotations
 
-import gc
-import resource
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from mpemu import platform
 from mpemu.scheduler import Scheduler
 
 _T = TypeVar("_T")
@@ -36,18 +36,17 @@ def opt_level(level: int | None = None) -> int | None:
 
 
 def mem_info(verbose: Any = None) -> None:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    objects = len(gc.get_objects()) if verbose else None
-    print(f"CPython {sys.version.split()[0]}: max RSS {usage.ru_maxrss} KiB", end="")
-    print(f", {objects} tracked objects" if objects is not None else "")
+    """A board's report of its stack and heap (`mpemu.platform`'s board-like heap); the
+    verbose heap map is not drawn."""
+    print(platform.mem_info_text())
 
 
 def qstr_info(verbose: Any = None) -> None:
-    print(f"qstr pool: {len(sys.modules)} modules loaded (CPython interns strings itself)")
+    print(platform.qstr_info_text())
 
 
 def stack_use() -> int:
-    return 0
+    return platform.stack_use()
 
 
 def heap_lock() -> int:

@@ -1,0 +1,73 @@
+"""`machine.Timer`: its callback runs from a timer thread, through `micropython.schedule`
+(soft, the default) or directly on that thread (`hard=True`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import micropython
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id: int = -1, *args: Any, **kwargs: Any) -> None:
+        self._stop: threading.Event | None = None
+        if args or kwargs:
+            self.init(*args, **kwargs)
+
+    def init(
+        self,
+        *,
+        mode: int = PERIODIC,
+        freq: float | None = None,
+        period: float | None = None,
+        tick_hz: float = 1000,
+        callback: Callable[[Timer], Any] | None = None,
+        hard: bool = False,
+    ) -> None:
+        self.deinit()
+        if freq is not None:
+            interval = 1 / freq
+        elif period is not None:
+            interval = period / tick_hz
+        else:
+            raise ValueError("Timer needs freq or period")
+        stop = self._stop = threading.Event()
+        threading.Thread(
+            target=self._run,
+            args=(stop, interval, mode, callback, hard),
+            name="machine.Timer",
+            daemon=True,
+        ).start()
+
+    def deinit(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
+
+    def _run(
+        self,
+        stop: threading.Event,
+        interval: float,
+        mode: int,
+        callback: Callable[[Timer], Any] | None,
+        hard: bool,
+    ) -> None:
+        due = time.monotonic() + interval
+        while not stop.wait(max(0.0, due - time.monotonic())):
+            if callback is not None:
+                if hard:
+                    callback(self)
+                else:
+                    try:
+                        micropython.schedule(callback, self)
+                    except RuntimeError:
+                        pass  # queue full: the tick is lost, as on a board
+            if mode == Timer.ONE_SHOT:
+                return
+            due += interval
