@@ -9,6 +9,8 @@ would refuse. The program's modules see their own builtins (`program_builtins()`
 helpers, `const`, viper's pointer types (`viper`), a `memoryview` that takes a str, and an
 `__import__` that gives them MicroPython's `struct` and `json` (`mpstruct`, `mpjson`).
 Everything else in the process (the standard library, Bumble, this project) is untouched.
+
+`AIOBLE_DIALECT=0` turns it off (plain CPython semantics for the program, e.g. to compare).
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ import builtins
 import importlib
 import os
 from collections.abc import Sequence
-from types import ModuleType, TracebackType
+from types import CodeType, ModuleType, TracebackType
 from typing import Any
 
-from mpemu.dialect import importer, runtime, viper
-from mpemu.dialect.transform import compile_program
+from mpemu.dialect import importer, runtime, transform, viper
 
 __all__ = ["compile_program", "install", "program_builtins", "program_traceback"]
 
@@ -54,10 +55,23 @@ def _program_import(
     return builtins.__import__(name, globals, locals, fromlist, level)
 
 
+def enabled() -> bool:
+    return os.environ.get("AIOBLE_DIALECT", "1").strip() not in ("0", "off", "no", "false")
+
+
+def compile_program(source: str | bytes, filename: str, mode: str = "exec") -> CodeType:
+    """Compile the program's own code: in the dialect, unless it is turned off."""
+    if enabled():
+        return transform.compile_program(source, filename, mode)
+    return compile(source, filename, mode, dont_inherit=True)
+
+
 def program_builtins() -> dict[str, Any]:
     """The builtins of the program's own code (made once, after `environment.install` has
     set `print`)."""
     global _builtins
+    if not enabled():
+        return builtins.__dict__
     if _builtins is None:
         table = dict(builtins.__dict__)
         table.update(runtime.HELPERS)
@@ -72,15 +86,20 @@ def program_builtins() -> dict[str, Any]:
 def install(program_dirs: Sequence[str]) -> None:
     """Compile the modules found in `program_dirs` (a program's folder and its `lib/`) in
     the dialect from now on."""
-    importer.install(program_dirs, program_builtins)
+    if enabled():
+        importer.install(program_dirs, program_builtins)
 
 
 def program_traceback(tb: TracebackType | None) -> TracebackType | None:
     """`tb` without the dialect's helper frames, so a program's error reads as it would on
     a board (the helpers re-raise CPython's own exception from inside themselves)."""
-    frames = []
+    frames: list[TracebackType] = []
     while tb is not None:
         if os.path.abspath(tb.tb_frame.f_code.co_filename) not in _HELPER_FILES:
+            # A guarded statement's `except` re-raises: its frame shows twice, keep the
+            # inner entry (the statement's own line).
+            if frames and frames[-1].tb_frame is tb.tb_frame:
+                frames.pop()
             frames.append(tb)
         tb = tb.tb_next
     result = None

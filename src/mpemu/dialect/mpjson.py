@@ -1,6 +1,7 @@
-"""The program's `json` (and `ujson`): CPython's, except that bytes-like values serialise
-as strings (`dumps(b"x")` is `'"x"'` on MicroPython 1.27, where CPython raises TypeError;
-MicroPython's cpydiff `modules_json_nonserializable`)."""
+"""The program's `json` (and `ujson`): CPython's, except that bytes serialise as strings
+(`dumps(b"x")` is `'"x"'` on MicroPython 1.27, where CPython raises TypeError; MicroPython's
+cpydiff `modules_json_nonserializable`). A bytearray is not JSON on either (MicroPython
+writes its repr, unquoted; here it stays a TypeError)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ __all__ = ["JSONDecodeError", "JSONDecoder", "JSONEncoder", "dump", "dumps", "lo
 
 
 def _buffer_as_str(obj: Any) -> str:
-    if isinstance(obj, bytes | bytearray | memoryview):
+    if isinstance(obj, bytes):
         # One character per byte: what MicroPython copies into its output.
-        return bytes(obj).decode("latin-1")
+        return obj.decode("latin-1")
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 

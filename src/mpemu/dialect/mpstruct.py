@@ -5,7 +5,9 @@ Checked on MicroPython 1.27:
   `b"\\x00"`, `pack("<h", 40000)` wraps), pad missing arguments with zeros, ignore extra
   ones, take a str for `s`, and pack a float too large for `f` as infinity;
 - `unpack` reads the front of a buffer longer than the format (`unpack("<h", b"\\x01\\x02\\x03")`
-  is `(513,)`); a shorter one is still an error.
+  is `(513,)`); a shorter one is still an error;
+- its errors are ValueErrors (board programs catch ValueError): here `struct.error` is
+  both CPython's `struct.error` and a ValueError.
 Anything CPython accepts takes CPython's own path, unchanged.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import struct as _struct
-from struct import Struct, calcsize, error, iter_unpack, unpack_from
+from struct import Struct, calcsize, iter_unpack
 from typing import Any
 
 __all__ = [
@@ -34,10 +36,16 @@ _FLOAT_MAX = 3.4028234663852886e38
 _HALF_MAX = 65504.0
 
 
+class error(_struct.error, ValueError):  # noqa: N818 - the module's own name
+    """What MicroPython raises (a ValueError), still caught by `except struct.error`."""
+
+
 def _fields(fmt: str) -> tuple[str, list[tuple[str, int]]]:
     """The byte-order prefix and (code, count) of each field of `fmt`."""
     prefix = fmt[:1] if fmt[:1] in "@=<>!" else ""
-    fields = [(code, int(count) if count else 1) for count, code in _ITEM.findall(fmt[len(prefix) :])]
+    fields = [
+        (code, int(count) if count else 1) for count, code in _ITEM.findall(fmt[len(prefix) :])
+    ]
     return prefix, fields
 
 
@@ -72,25 +80,43 @@ def _fit(prefix: str, code: str, value: Any) -> Any:
     return value
 
 
+def _reraised(exc: _struct.error) -> error:
+    return error(*exc.args).with_traceback(exc.__traceback__)
+
+
 def pack(fmt: str | bytes, *args: Any) -> bytes:
     try:
         return _struct.pack(fmt, *args)
-    except (error, OverflowError):
+    except (_struct.error, OverflowError):
+        pass
+    try:
         return _struct.pack(fmt, *_coerce(fmt, args))
+    except _struct.error as exc:
+        raise _reraised(exc) from None
 
 
 def pack_into(fmt: str | bytes, buffer: Any, offset: int, *args: Any) -> None:
     try:
-        _struct.pack_into(fmt, buffer, offset, *args)
-    except (error, OverflowError):
+        return _struct.pack_into(fmt, buffer, offset, *args)
+    except (_struct.error, OverflowError):
+        pass
+    try:
         _struct.pack_into(fmt, buffer, offset, *_coerce(fmt, args))
+    except _struct.error as exc:
+        raise _reraised(exc) from None
 
 
 def unpack(fmt: str | bytes, buffer: Any) -> tuple[Any, ...]:
     try:
         return _struct.unpack(fmt, buffer)
-    except error:
-        size = calcsize(fmt)
-        if len(buffer) <= size:
-            raise
-        return _struct.unpack_from(fmt, buffer)
+    except _struct.error as exc:
+        if len(buffer) <= calcsize(fmt):
+            raise _reraised(exc) from None
+    return _struct.unpack_from(fmt, buffer)
+
+
+def unpack_from(fmt: str | bytes, buffer: Any, offset: int = 0) -> tuple[Any, ...]:
+    try:
+        return _struct.unpack_from(fmt, buffer, offset)
+    except _struct.error as exc:
+        raise _reraised(exc) from None

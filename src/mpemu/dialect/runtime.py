@@ -154,6 +154,56 @@ def endswith(obj: Any, suffix: Any, *args: Any) -> bool:
         return obj.endswith(suffix.encode(), *args)
 
 
+# The `except` halves of the guarded statements (see `transform`): the statement ran as
+# CPython runs it and raised `error`; do what MicroPython does where it differs, else raise
+# `error` itself (re-raising the same object adds no "during handling" chain). Each retries
+# only where the failed attempt changed nothing (an int element, or a str that bytes refused
+# before any change), so no operation runs twice.
+
+
+def setitem_retry(obj: Any, key: Any, value: Any, error: BaseException) -> None:
+    wrapped = wrap(obj, value) if type(value) is int and isinstance(obj, _SIZED) else None
+    if wrapped is None:
+        raise error
+    obj[key] = wrapped
+
+
+def augitem_retry(obj: Any, key: Any, op: int, value: Any, error: BaseException) -> None:
+    current = obj[key]
+    if op == 0 and isinstance(value, str) and isinstance(current, _BYTES):
+        current += value.encode()
+        obj[key] = current
+    elif isinstance(obj, _SIZED) and type(current) is int:
+        setitem_retry(obj, key, _AUG_FUNCS[op](current, value), error)
+    else:
+        raise error
+
+
+def iadd_retry(target: Any, value: Any, error: BaseException) -> Any:
+    if not (isinstance(value, str) and isinstance(target, _BYTES)):
+        raise error
+    target += value.encode()
+    return target
+
+
+def iadd_attr_retry(obj: Any, name: str, value: Any, error: BaseException) -> None:
+    setattr(obj, name, iadd_retry(getattr(obj, name), value, error))
+
+
+def append_retry(obj: Any, value: Any, error: BaseException) -> None:
+    ok = type(value) is int and isinstance(obj, bytearray | array)
+    wrapped = wrap(obj, value) if ok else None
+    if wrapped is None:
+        raise error
+    obj.append(wrapped)
+
+
+def extend_retry(obj: Any, value: Any, error: BaseException) -> None:
+    if not (isinstance(value, str) and isinstance(obj, bytearray)):
+        raise error
+    obj.extend(value.encode())
+
+
 _memoryview = memoryview
 
 
@@ -175,5 +225,25 @@ class MicroMemoryview(metaclass=_MemoryviewType):
 
 HELPERS: dict[str, Any] = {
     f"__mp_{f.__name__}__": f
-    for f in (add, iadd, iadd_attr, setitem, augitem, append, extend, contains, startswith, endswith)
+    for f in (
+        add,
+        iadd,
+        iadd_attr,
+        setitem,
+        augitem,
+        append,
+        extend,
+        contains,
+        startswith,
+        endswith,
+        setitem_retry,
+        augitem_retry,
+        iadd_retry,
+        iadd_attr_retry,
+        append_retry,
+        extend_retry,
+    )
 }
+HELPERS["__mp_store_errors__"] = _STORE_ERRORS
+HELPERS["__mp_type_error__"] = TypeError
+HELPERS["__mp_any_error__"] = BaseException

@@ -73,11 +73,13 @@ def viper(func: _F) -> _F:
         signature = inspect.signature(func)
     except (TypeError, ValueError):
         return func
-    casts = {
-        name: p.annotation
-        for name, p in signature.parameters.items()
-        if isinstance(p.annotation, type) and issubclass(p.annotation, _Pointer)
-    }
+    casts = {}
+    for name, parameter in signature.parameters.items():
+        cast = parameter.annotation
+        if isinstance(cast, str):  # under `from __future__ import annotations`
+            cast = NAMES.get(cast.rpartition(".")[2])
+        if isinstance(cast, type) and issubclass(cast, _Pointer):
+            casts[name] = cast
     if not casts:
         return func
 
