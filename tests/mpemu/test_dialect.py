@@ -23,6 +23,7 @@ CASE_FILES = sorted(CASES.glob("*.py"))
 
 def aioble_python(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
+    environment["TZ"] = "UTC"  # as MicroPython's WebAssembly port keeps time
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-m", "mpemu.interpreter", *args],

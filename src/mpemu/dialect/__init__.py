@@ -7,7 +7,8 @@ its folder, `lib/` beside it) with a transform (`transform`) whose rewritten ope
 helpers (`runtime`) that do what CPython does, and what MicroPython does only where CPython
 would refuse. The program's modules see their own builtins (`program_builtins()`): the
 helpers, `const`, viper's pointer types (`viper`), a `memoryview` that takes a str, and an
-`__import__` that gives them MicroPython's `struct` and `json` (`mpstruct`, `mpjson`).
+`__import__` that gives them MicroPython's `struct`, `json` and `time` (`mpstruct`,
+`mpjson`, `mptime`).
 Everything else in the process (the standard library, Bumble, this project) is untouched.
 
 `AIOBLE_DIALECT=0` turns it off (plain CPython semantics for the program, e.g. to compare).
@@ -32,6 +33,8 @@ _REPLACED = {
     "ustruct": "mpemu.dialect.mpstruct",
     "json": "mpemu.dialect.mpjson",
     "ujson": "mpemu.dialect.mpjson",
+    "time": "mpemu.dialect.mptime",
+    "utime": "mpemu.dialect.mptime",
 }
 _HELPER_FILES = {os.path.abspath(runtime.__file__)}
 
