@@ -16,6 +16,7 @@ emulation's log records (the virtual peripherals', the stack's) to stderr.
 from __future__ import annotations
 
 import code
+import codeop
 import logging
 import os
 import runpy
@@ -24,6 +25,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
+from typing import Any
 
 from mpemu import dialect, environment, restart
 
@@ -83,6 +85,19 @@ def parse_args(argv: list[str]) -> Invocation | None:
     return Invocation("stdin")
 
 
+class _DialectCompiler:
+    """The REPL's compiler: whether a line is complete is CPython's question; what it runs
+    is compiled in the dialect."""
+
+    def __init__(self) -> None:
+        self._complete = codeop.CommandCompiler()
+
+    def __call__(self, source: str, filename: str = "<input>", symbol: str = "single") -> Any:
+        if self._complete(source, filename, symbol) is None:
+            return None
+        return dialect.compile_program(source, filename, symbol)
+
+
 def _exec_main(source: str | bytes, filename: str, file: str | None = None) -> None:
     """Run `source` as the `__main__` module, in MicroPython's dialect."""
     module = ModuleType("__main__")
@@ -112,7 +127,9 @@ def _run(inv: Invocation) -> None:
     elif sys.stdin is not None and sys.stdin.isatty():
         environment.install("")
         sys.argv = [""]
-        code.interact(banner=f"aioble-python (CPython {sys.version.split()[0]})", exitmsg="")
+        console = code.InteractiveConsole({"__builtins__": dialect.program_builtins()})
+        console.compile = _DialectCompiler()  # type: ignore[assignment]
+        console.interact(banner=f"aioble-python (CPython {sys.version.split()[0]})", exitmsg="")
     else:
         source_text = sys.stdin.read() if sys.stdin is not None else ""
         # machine.reset() runs this same script again (stdin is spent by then).
