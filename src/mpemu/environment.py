@@ -8,6 +8,9 @@
 - `time` gets `sleep_ms`, `sleep_us`, `ticks_ms`, `ticks_us`, `ticks_cpu`, `ticks_diff`,
   `ticks_add` (`mpemu.ticks`).
 - `asyncio` gets `sleep_ms`, `wait_for_ms` and `ThreadSafeFlag` (`mpemu.threadsafeflag`).
+- `asyncio.Event.set()` may be called from an IRQ handler (on a board IRQs run on the main
+  thread, between bytecodes, so programs do): called from another thread than the event's
+  loop, it marks the event at once and wakes its waiters through that loop.
 - `sys` gets `print_exception(exc, file=sys.stdout)`.
 - `utime`, `uasyncio`, `ubluetooth`, ... import as the modules they name.
 - `sys.stdout` becomes line-buffered, so output reaches a pipe line by line.
@@ -21,6 +24,7 @@ Only `aioble-python` calls `install()`; plain `python` is never patched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import builtins
 import importlib
 import importlib.abc
@@ -100,6 +104,31 @@ def atomic_print(
         file.flush()
 
 
+_event_set = asyncio.Event.set
+
+
+def _wake_waiters(event: asyncio.Event) -> None:
+    for waiter in event._waiters:  # type: ignore[attr-defined]
+        if not waiter.done():
+            waiter.set_result(True)
+
+
+def event_set(event: asyncio.Event) -> None:
+    """`asyncio.Event.set`, also from an IRQ handler's thread."""
+    loop = getattr(event, "_loop", None)  # bound by the first wait
+    if loop is not None and not loop.is_closed():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:
+            event._value = True  # type: ignore[attr-defined]
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+                loop.call_soon_threadsafe(_wake_waiters, event)
+            return
+    _event_set(event)
+
+
 def print_exception(exc: BaseException, file: TextIO | None = None) -> None:
     exc.__traceback__ = dialect.program_traceback(exc.__traceback__)
     traceback.print_exception(exc, file=sys.stdout if file is None else file)
@@ -139,6 +168,7 @@ def install(program_dir: str) -> None:
     asyncio.sleep_ms = sleep_ms  # type: ignore[attr-defined]
     asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
     asyncio.ThreadSafeFlag = ThreadSafeFlag  # type: ignore[attr-defined]
+    asyncio.Event.set = event_set  # type: ignore[method-assign]
     sys.print_exception = print_exception  # type: ignore[attr-defined]
     platform.install()
     builtins.print = atomic_print

@@ -1,0 +1,63 @@
+"""What `aioble-python` adds to the process (`mpemu.environment`) that board programs rely
+on, run as the programs run: in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+
+def aioble_python(source: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mpemu.interpreter", "-c", textwrap.dedent(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_an_event_set_from_an_irq_thread_wakes_its_waiter() -> None:
+    """On a board an IRQ handler runs on the main thread and may set an asyncio.Event; here
+    handlers run on other threads, and CPython's Event would not wake its loop."""
+    result = aioble_python(
+        """
+        import asyncio, threading
+        ev = asyncio.Event()
+        started = threading.Event()
+        def irq():
+            started.wait()
+            ev.set()
+            print("set from the IRQ thread:", ev.is_set())
+        async def main():
+            threading.Thread(target=irq).start()
+            loop = asyncio.get_running_loop()
+            loop.call_soon(started.set)
+            try:
+                await asyncio.wait_for(ev.wait(), 60)
+                print("woken by the event")
+            except asyncio.TimeoutError:
+                print("woken only by the timeout")
+        asyncio.run(main())
+        ev2 = asyncio.Event()
+        ev2.set()
+        print("outside a loop:", ev2.is_set())
+        """
+    )
+    assert result.stdout == (
+        "set from the IRQ thread: True\nwoken by the event\noutside a loop: True\n"
+    ), result.stderr
+
+
+def test_threadsafeflag_and_ticks_come_from_the_emulation_not_aioble() -> None:
+    result = aioble_python(
+        """
+        import asyncio, sys, time
+        print(asyncio.ThreadSafeFlag.__module__, time.ticks_diff(time.ticks_add(5, -10), 5))
+        print("aioble" in sys.modules)
+        """
+    )
+    assert result.stdout == "mpemu.threadsafeflag -10\nFalse\n", result.stderr
