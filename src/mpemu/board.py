@@ -18,7 +18,8 @@ For tests and tools:
 - `pwm(pin)`: the pin's PWM settings (`{"freq", "duty_u16", "invert"}`) or None.
 - `attach_i2c(bus, addr, device)`: a device on an I2C bus (an object with `i2c_write(data)`
   and `i2c_read(n)`, or a `bytearray`, wrapped in `I2CMemory`); `detach_i2c(bus, addr)`.
-- `spi_feed(bus, data)` / `spi_sent(bus)`: bytes the SPI bus reads next / clocked out so far.
+- `spi_feed(bus, data)` / `spi_sent(bus)`: bytes the SPI bus's reads return next (past them
+  a read echoes what it writes) / every byte it clocked out.
 - `uart_feed(uart, data)` / `uart_sent(uart)`: bytes the UART receives / it has sent since
   the last `uart_sent` (the far end of the wire).
 - `bitstreams(pin)`: buffers `machine.bitstream` sent; `pixels(pin)`: the last NeoPixel
@@ -421,6 +422,8 @@ def configure_pin(
             state.drive = drive
         if latch is not None:
             state.latch = latch
+            if state.mode in OUTPUT_MODES:
+                state.history.append(latch)
     _notify(key, before)
 
 
@@ -502,12 +505,14 @@ def i2c_addresses(bus: BusKey) -> list[int]:
         return sorted(_i2c.get(bus, {}))
 
 
-def spi_transfer(bus: BusKey, out: bytes) -> bytes:
-    """Clock `out` onto MOSI; returns MISO: queued bytes, then `out`'s own (a loopback)."""
+def spi_transfer(bus: BusKey, out: bytes, reading: bool = True) -> bytes:
+    """Clock `out` onto MOSI; returns MISO: queued bytes, then `out`'s own (a loopback).
+    A plain write (`reading=False`) leaves the queue alone: a test queues what the program
+    reads, as a device answers after the command."""
     with _lock:
         line = _spi.setdefault(bus, _Line())
         line.sent += out
-        n = min(len(out), len(line.rx))
+        n = min(len(out), len(line.rx)) if reading else 0
         back = bytes(line.rx[:n]) + out[n:]
         del line.rx[:n]
         return back

@@ -31,6 +31,7 @@ class PWM:
         self._key = (dest if isinstance(dest, Pin) else Pin(dest)).board_key
         self._freq = _DEFAULT_FREQ
         self._duty_u16 = 0
+        self._duty_ns: int | None = None  # as set, when set in ns: it reads back exactly
         self._invert = False
         self.init(freq=freq, duty_u16=duty_u16, duty_ns=duty_ns, invert=invert)
 
@@ -48,6 +49,7 @@ class PWM:
             self._freq = self._check_freq(freq)
         if duty_u16 is not None:
             self._duty_u16 = self._check_u16(duty_u16)
+            self._duty_ns = None
         if duty_ns is not None:
             self._duty_u16 = self._ns_to_u16(duty_ns)
         if invert is not None:
@@ -63,6 +65,7 @@ class PWM:
         if value is None:
             return self._freq
         self._freq = self._check_freq(value)
+        self._duty_ns = None  # the duty cycle stays; its length in ns changes
         self._publish()
         return None
 
@@ -70,11 +73,14 @@ class PWM:
         if value is None:
             return self._duty_u16
         self._duty_u16 = self._check_u16(value)
+        self._duty_ns = None
         self._publish()
         return None
 
     def duty_ns(self, value: int | None = None) -> int | None:
         if value is None:
+            if self._duty_ns is not None:
+                return self._duty_ns
             return round(self._duty_u16 * 1e9 / self._freq / 65535)
         self._duty_u16 = self._ns_to_u16(value)
         self._publish()
@@ -87,6 +93,7 @@ class PWM:
         if not 0 <= int(value) <= 1023:
             raise ValueError("duty must be from 0 to 1023")
         self._duty_u16 = round(int(value) * 65535 / 1023)
+        self._duty_ns = None
         self._publish()
         return None
 
@@ -111,6 +118,7 @@ class PWM:
         period_ns = 1e9 / self._freq
         if not 0 <= value <= period_ns:
             raise ValueError(f"duty_ns must be from 0 to {int(period_ns)}")
+        self._duty_ns = value
         return round(value * 65535 / period_ns)
 
     def _publish(self) -> None:

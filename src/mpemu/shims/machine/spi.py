@@ -1,6 +1,7 @@
 """`machine.SPI` and `SoftSPI` on the virtual board: what the program clocks out is kept
 (`board.spi_sent`) and logged to "mpemu.machine.spi"; what it reads is what a test queued
-(`board.spi_feed`), and past that its own bytes (as if MISO were wired to MOSI)."""
+(`board.spi_feed`) by `read`, `readinto` and `write_readinto` (a plain `write` ignores MISO),
+and past that its own bytes (as if MISO were wired to MOSI)."""
 
 from __future__ import annotations
 
@@ -61,13 +62,13 @@ class SPI:
     def deinit(self) -> None:
         pass
 
-    def _transfer(self, out: bytes) -> bytes:
-        back = _board.spi_transfer(self._bus, out)
+    def _transfer(self, out: bytes, reading: bool = True) -> bytes:
+        back = _board.spi_transfer(self._bus, out, reading)
         log.debug("%s <- %s", self._name, out.hex() or "(empty)")
         return back
 
     def write(self, buf: Any) -> None:
-        self._transfer(bytes(buf))
+        self._transfer(bytes(buf), reading=False)
 
     def read(self, nbytes: int, write: int = 0x00) -> bytes:
         return self._transfer(bytes([write & 0xFF]) * nbytes)
