@@ -270,8 +270,10 @@ class RadioHost:
             if event_type is None:
                 return  # extended PDUs: MicroPython's legacy scan does not see them
         addr_type, addr = addr_from_bumble(report.address)
+        # (int(): Bumble's report fields may be IntEnums; MicroPython gives plain ints.)
         self.irq.emit(
-            ev.SCAN_RESULT, (addr_type, addr, event_type, report.rssi, bytes(report.data))
+            ev.SCAN_RESULT,
+            (addr_type, addr, int(event_type), int(report.rssi), bytes(report.data)),
         )
 
     # --- connections ----------------------------------------------------------------------------
@@ -368,7 +370,7 @@ class RadioHost:
         if central:
             self._connecting = False
         addr_type, addr = addr_from_bumble(link.peer_address)
-        conn = Connection(link.handle, central, addr_type, addr, link)
+        conn = Connection(int(link.handle), central, addr_type, addr, link)
         self.conns[link.handle] = conn
         self.security.watch(conn)
         link.on(link.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(conn, reason))
@@ -388,7 +390,7 @@ class RadioHost:
             (
                 conn.handle,
                 round(parameters.connection_interval / 1.25),
-                parameters.peripheral_latency,
+                int(parameters.peripheral_latency),
                 round(parameters.supervision_timeout / 10),
                 status,
             ),

@@ -41,8 +41,9 @@ MPS = 247  # a K-frame plus its L2CAP header fills one 251-byte LL packet
 # that stops still stalls the sender after 64 kB.
 RX_WINDOW = 65536
 _Response = bl.L2CAP_LE_Credit_Based_Connection_Response
-REFUSED_NO_PSM = _Response.Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED  # 0x0002
-REFUSED_NO_RESOURCES = _Response.Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE  # 0x0004
+# Plain ints: they go out as IRQ statuses, where MicroPython has no IntEnum.
+REFUSED_NO_PSM = int(_Response.Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED)  # 0x0002
+REFUSED_NO_RESOURCES = int(_Response.Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE)  # 0x0004
 
 
 def _spec(psm: int, mtu: int) -> bl.LeCreditBasedChannelSpec:
@@ -56,10 +57,11 @@ class Channel:
         self.host = host
         self.conn = conn
         self.link = link
-        self.cid = link.source_cid
-        self.psm = link.psm
-        self.our_mtu = link.mtu
-        self.peer_mtu = link.peer_mtu
+        # (int(): Bumble's fields may be int subclasses; these go out in IRQ payloads.)
+        self.cid = int(link.source_cid)
+        self.psm = int(link.psm)
+        self.our_mtu = int(link.mtu)
+        self.peer_mtu = int(link.peer_mtu)
         self.open = True
         # receive side (shared with program threads)
         self.lock = threading.Lock()
@@ -273,7 +275,13 @@ class L2cap:
         )
         answer = await self.host.irq.ask(
             ev.L2CAP_ACCEPT,
-            (conn.handle, expected_cid or 0, request.le_psm, server.mtu, request.mtu),
+            (
+                conn.handle,
+                int(expected_cid or 0),
+                int(request.le_psm),
+                int(server.mtu),
+                int(request.mtu),
+            ),
             0,
         )
         if not conn.connected:

@@ -252,9 +252,17 @@ class Security:
 
     def _report(self, conn: Connection) -> None:
         if conn.connected and not conn.securing:
+            # Ints, as MicroPython builds them: a program printing these shows 1 0 1, not
+            # True False True.
             self.host.irq.emit(
                 ev.ENCRYPTION_UPDATE,
-                (conn.handle, conn.encrypted, conn.authenticated, conn.bonded, conn.key_size),
+                (
+                    conn.handle,
+                    int(conn.encrypted),
+                    int(conn.authenticated),
+                    int(conn.bonded),
+                    conn.key_size,
+                ),
             )
 
     # --- passkeys -------------------------------------------------------------------------------
