@@ -53,7 +53,8 @@ class I2C:
         pass
 
     def __repr__(self) -> str:
-        return f"{self._name[:-1]}, freq={self._freq})"
+        head = self._name[:-1]  # "I2C(0" or "SoftI2C("
+        return f"{head}{', ' if head[-1] != '(' else ''}freq={self._freq})"
 
     # --- the standard bus operations ---
 

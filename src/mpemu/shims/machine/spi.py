@@ -83,7 +83,8 @@ class SPI:
         memoryview(read_buf)[:] = self._transfer(out)
 
     def __repr__(self) -> str:
-        return f"{self._name[:-1]}, baudrate={self._baudrate})"
+        head = self._name[:-1]  # "SPI(0" or "SoftSPI("
+        return f"{head}{', ' if head[-1] != '(' else ''}baudrate={self._baudrate})"
 
 
 class SoftSPI(SPI):
