@@ -15,6 +15,11 @@ async def instance0_task():
     multitest.globals(BDADDR=aioble.config("mac"))
     multitest.next()
     for cycle in range(3):
+        # Listen before advertising: the central opens its channel as soon as it is connected,
+        # which can come before l2cap_accept() runs here (it did under CPU load), and a PSM
+        # nobody listens on is refused. The early channel waits for l2cap_accept(). In every
+        # cycle: aioble.stop() ends the listening.
+        aioble.l2cap.listen(PSM, MTU)
         connection = await aioble.advertise(20_000, timeout_ms=TIMEOUT_MS)
         channel = await connection.l2cap_accept(PSM, MTU, timeout_ms=TIMEOUT_MS)
         buf = bytearray(64)

@@ -43,6 +43,10 @@ async def exchange(channel, first):
 async def instance0_task():
     multitest.globals(BDADDR=aioble.config("mac"))
     multitest.next()
+    # Listen before advertising: the central opens its channel as soon as it is connected,
+    # which can come before l2cap_accept() runs here (it did under CPU load), and a PSM
+    # nobody listens on is refused. The early channel waits for l2cap_accept().
+    aioble.l2cap.listen(PSM, MTU)
     connection = await aioble.advertise(20_000, timeout_ms=TIMEOUT_MS)
     channel = await connection.l2cap_accept(PSM, MTU, timeout_ms=TIMEOUT_MS)
     print("accepted", channel.our_mtu, channel.peer_mtu)
