@@ -15,7 +15,9 @@ from its folder and from `lib/` beside it) is compiled in MicroPython's dialect
 | `threadsafeflag` | `asyncio.ThreadSafeFlag` |
 | `scheduler` | `micropython.schedule` |
 | `restart` | `machine.reset()`, `deepsleep()`: the program again from the top |
-| `shims/` | modules only `aioble-python` can import: `micropython`, `machine`, ... |
+| `platform` | `gc` and `os` extras; the board's preset inputs from `AIOBLE_BOARD` |
+| `board` | the virtual board's state, and the API tests and tools drive it with |
+| `shims/` | modules only `aioble-python` can import: `micropython`, `machine` (virtual peripherals), `network`, `esp32`, `rp2`, `neopixel`, ... |
 
 Nothing here imports `aioble`, so a program that vendors its own aioble gets that one.
 """

@@ -24,8 +24,8 @@ Only `aioble-python` calls `install()`; plain `python` is never patched.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import builtins
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery

@@ -240,3 +240,25 @@ def test_viper_pointers() -> None:
     assert viper.uint(p[0]) == 0xFFFFFFFF and data[:4] == b"\xff\xff\xff\xff"
     with pytest.raises(NotImplementedError, match="memory address is not emulated"):
         viper.ptr8(0x4000_0000)
+
+
+def test_micropython_viper_casts_pointer_arguments(tmp_path: Path) -> None:
+    program = tmp_path / "viper_fill.py"
+    program.write_text(
+        textwrap.dedent(
+            """
+            import micropython
+
+            @micropython.viper
+            def fill(buf: ptr16, n: int) -> int:
+                for i in range(n):
+                    buf[i] = 0x10000 + i
+                return buf[1]
+
+            b = bytearray(6)
+            print(fill(b, 3), b)
+            """
+        )
+    )
+    result = aioble_python(str(program))
+    assert result.stdout == "1 bytearray(b'\\x00\\x00\\x01\\x00\\x02\\x00')\n", result.stderr

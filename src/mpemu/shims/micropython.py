@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mpemu import platform
+from mpemu.dialect.viper import viper as _viper
 from mpemu.scheduler import Scheduler
 
 _T = TypeVar("_T")
@@ -79,7 +80,9 @@ def native(func: _F) -> _F:
 
 
 def viper(func: _F) -> _F:
-    return func
+    """Viper runs as plain Python; arguments annotated `ptr8`/`ptr16`/`ptr32` are cast as
+    viper casts them (see `mpemu.dialect.viper`)."""
+    return _viper(func)
 
 
 def bytecode(func: _F) -> _F:
