@@ -1,7 +1,8 @@
 """`bluetooth.BLE`: MicroPython's low-level BLE object.
 
 Methods run on the caller's thread, validate their arguments there (so a mistake is a clear
-Python error at the call), and hand the work to the stack thread. Results arrive as IRQ events.
+Python error at the call), and hand the work to the stack thread. Results arrive as IRQ events,
+on the radio's IRQ thread, never before the call that caused them has returned (``_irq``).
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import functools
 import itertools
 import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ._conn import Connection
 from ._gatts_db import GattDatabase
@@ -65,6 +67,26 @@ def _adv_payload(value: Any, what: str, carrier: str) -> bytes:
     if len(data) > _ADV_MAX:
         raise OSError(errno.EINVAL, f"{what} is {len(data)} bytes; {carrier} carries at most 31")
     return data
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_progress(method: Callable[Concatenate[BLE, P], R]) -> Callable[Concatenate[BLE, P], R]:
+    """Register the call with the radio's IRQ dispatcher while it runs, so that no event it
+    causes reaches the handler before it returns (see _irq's docstring)."""
+
+    @functools.wraps(method)
+    def call(self: BLE, *args: P.args, **kwargs: P.kwargs) -> R:
+        irq = self._irq
+        number = irq.call_started()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            irq.call_ended(number)
+
+    return call
 
 
 def _int(value: Any, what: str) -> int:
@@ -125,9 +147,15 @@ class BLE:
     # --- plumbing -----------------------------------------------------------------------------
 
     def _run(self, coro: Any) -> Any:
-        """Run a coroutine on the stack thread, turning stack errors into MicroPython's."""
+        """Run a coroutine on the stack thread, turning stack errors into MicroPython's.
+
+        The coroutine may need a handler's answer (turning the radio on asks GET_SECRET for
+        the stored bonds): from a handler, the IRQ thread answers such questions while it
+        waits; from another thread, the wait is marked so that events are not held for it."""
         try:
-            return self._stack.run(coro)
+            if self._irq.in_handler_thread():
+                return self._stack.run(coro, wait=self._irq.wait_answering)
+            return self._stack.run(self._irq.stack_waiting(coro))
         except (OSError, ValueError, TypeError):
             raise
         except Exception as error:
@@ -168,6 +196,7 @@ class BLE:
 
     # --- radio --------------------------------------------------------------------------------
 
+    @_in_progress
     def active(self, *args: Any) -> bool:
         """``active()`` tells whether the radio is on; ``active(bool)`` turns it on or off."""
         if len(args) > 1:
@@ -183,6 +212,7 @@ class BLE:
                     self._run(self._host.power_off())
         return self._active
 
+    @_in_progress
     def config(self, *args: Any, **kwargs: Any) -> Any:
         """``config('name')`` reads a setting; ``config(name=value, ...)`` changes settings."""
         if args and kwargs:
@@ -238,6 +268,7 @@ class BLE:
 
     # --- GAP ----------------------------------------------------------------------------------
 
+    @_in_progress
     def gap_advertise(
         self,
         interval_us: int | None,
@@ -266,6 +297,7 @@ class BLE:
             self._host.advertise(interval, self._adv_data, self._resp_data, bool(connectable))
         )
 
+    @_in_progress
     def gap_scan(
         self,
         duration_ms: int | None,
@@ -288,6 +320,7 @@ class BLE:
             raise ValueError(f"window_us ({window}) must not exceed interval_us ({interval})")
         self._run(self._host.scan(duration, interval, window, bool(active)))
 
+    @_in_progress
     def gap_connect(
         self,
         addr_type: int | None,
@@ -321,6 +354,7 @@ class BLE:
             raise ValueError("min_conn_interval_us must not exceed max_conn_interval_us")
         self._call(self._host.connect, kind & 1, address, duration, intervals[0], intervals[1])
 
+    @_in_progress
     def gap_disconnect(self, conn_handle: int) -> bool:
         """Start disconnecting; False if there is no such connection."""
         handle = _int(conn_handle, "conn_handle")
@@ -329,6 +363,7 @@ class BLE:
 
     # --- GATT server --------------------------------------------------------------------------
 
+    @_in_progress
     def gatts_register_services(self, services_definition: Any) -> tuple[tuple[int, ...], ...]:
         """Register services; returns, per service, the value handles of its characteristics
         each followed by its descriptors' handles."""
@@ -341,6 +376,7 @@ class BLE:
         for conn in self._host.conns.values():
             conn.cccd.clear()
 
+    @_in_progress
     def gatts_read(self, value_handle: int) -> bytes:
         """The local value (an append-mode buffer is emptied)."""
         handle = _int(value_handle, "value_handle")
@@ -350,6 +386,7 @@ class BLE:
             return snapshot[1]
         return self._db.read(handle)
 
+    @_in_progress
     def gatts_write(self, value_handle: int, data: Any, send_update: bool = False) -> None:
         """Set the local value; with ``send_update``, notify/indicate subscribed clients."""
         handle = _int(value_handle, "value_handle")
@@ -378,6 +415,7 @@ class BLE:
         assert attribute is not None
         return self._db.peek(attribute)
 
+    @_in_progress
     def gatts_notify(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send a notification (the local value if ``data`` is None), subscribed or not."""
         conn = self._connection(conn_handle)
@@ -385,12 +423,14 @@ class BLE:
         payload = self._payload(value, data)
         self._post_bulk(self._host.gatt_server.notify, conn, value, payload)
 
+    @_in_progress
     def gatts_indicate(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send an indication; GATTS_INDICATE_DONE reports the acknowledgement."""
         conn = self._connection(conn_handle)
         value = self._check_value_handle(value_handle)
         self._call(self._host.gatt_server.indicate, conn, value, self._payload(value, data))
 
+    @_in_progress
     def gatts_set_buffer(self, value_handle: int, len: int, append: bool = False) -> None:  # noqa: A002
         """Size a value's buffer (default 20 bytes); append mode concatenates writes."""
         handle = _int(value_handle, "value_handle")
@@ -420,9 +460,11 @@ class BLE:
             raise TypeError(f"uuid must be a bluetooth.UUID or None, not {type(uuid).__name__}")
         return uuid
 
+    @_in_progress
     def gattc_discover_services(self, conn_handle: int, uuid: UUID | None = None) -> None:
         self._client("discover_services", conn_handle, self._optional_uuid(uuid))
 
+    @_in_progress
     def gattc_discover_characteristics(
         self, conn_handle: int, start_handle: int, end_handle: int, uuid: UUID | None = None
     ) -> None:
@@ -431,15 +473,18 @@ class BLE:
             "discover_characteristics", conn_handle, first, last, self._optional_uuid(uuid)
         )
 
+    @_in_progress
     def gattc_discover_descriptors(
         self, conn_handle: int, start_handle: int, end_handle: int
     ) -> None:
         first, last = self._handle_range(start_handle, end_handle)
         self._client("discover_descriptors", conn_handle, first, last)
 
+    @_in_progress
     def gattc_read(self, conn_handle: int, value_handle: int) -> None:
         self._client("read", conn_handle, _range(value_handle, "value_handle", 1, 0xFFFF))
 
+    @_in_progress
     def gattc_write(self, conn_handle: int, value_handle: int, data: Any, mode: int = 0) -> None:
         """Write without (mode 0) or with (mode 1, GATTC_WRITE_DONE) response; the value is
         cut to MTU - 3 bytes."""
@@ -454,6 +499,7 @@ class BLE:
         else:
             self._client("write_request", conn_handle, handle, value)
 
+    @_in_progress
     def gattc_exchange_mtu(self, conn_handle: int) -> None:
         """Exchange the ATT MTU (``config(mtu=...)`` is ours); MTU_EXCHANGED gives the result."""
         handle = self._check_conn(conn_handle)
@@ -470,6 +516,7 @@ class BLE:
 
     # --- L2CAP ---------------------------------------------------------------------------------
 
+    @_in_progress
     def l2cap_listen(self, psm: int, mtu: int) -> None:
         """Accept channels on ``psm`` (L2CAP_ACCEPT asks first; L2CAP_CONNECT follows)."""
         number = _range(psm, "psm", 1, 0xFF)
@@ -477,6 +524,7 @@ class BLE:
         self._check_active()
         self._call(self._host.l2cap.listen, number, size)
 
+    @_in_progress
     def l2cap_connect(self, conn_handle: int, psm: int, mtu: int) -> None:
         """Open a channel: L2CAP_CONNECT, or L2CAP_DISCONNECT with a non-zero status."""
         number = _range(psm, "psm", 1, 0xFF)
@@ -490,11 +538,13 @@ class BLE:
         self._check_active()
         return self._host.l2cap.channel(handle, number)
 
+    @_in_progress
     def l2cap_disconnect(self, conn_handle: int, cid: int) -> None:
         """Close a channel; L2CAP_DISCONNECT follows on both sides."""
         channel = self._channel(conn_handle, cid)
         self._stack.post(self._stack.spawn, channel.disconnect())
 
+    @_in_progress
     def l2cap_send(self, conn_handle: int, cid: int, buf: Any) -> bool:
         """Send ``buf`` as one SDU. False means the channel is now stalled: the SDU goes out
         as credits arrive, L2CAP_SEND_READY says when, and until then sending raises."""
@@ -507,6 +557,7 @@ class BLE:
             return True
         return bool(self._call(channel.send, data))
 
+    @_in_progress
     def l2cap_recvinto(self, conn_handle: int, cid: int, buf: Any) -> int:
         """Read received data into ``buf``; returns the byte count (``buf`` None: the bytes
         available). Consuming data returns credits to the peer."""
@@ -531,12 +582,14 @@ class BLE:
 
     # --- security ------------------------------------------------------------------------------
 
+    @_in_progress
     def gap_pair(self, conn_handle: int) -> None:
         """Pair (or re-encrypt with a stored bond) per ``config(bond, mitm, io, le_secure)``;
         ENCRYPTION_UPDATE reports the outcome, PASSKEY_ACTION asks for what a person must do."""
         conn = self._connection(conn_handle)
         self._stack.post(self._stack.spawn, self._host.security.pair(conn))
 
+    @_in_progress
     def gap_passkey(self, conn_handle: int, action: int, passkey: int) -> None:
         """Answer PASSKEY_ACTION: the passkey shown (DISPLAY, 3) or typed (INPUT, 2), or
         1 / 0 to accept / reject a NUMERIC_COMPARISON (4)."""

@@ -1,114 +1,276 @@
 """IRQ delivery: one thread per radio calls the program's handler, one event at a time.
 
-The stack thread queues events in the order they happen and never waits for the handler,
-except for the events whose return value matters (READ_REQUEST, L2CAP_ACCEPT, GET_SECRET,
-SET_SECRET), which it awaits without blocking its loop. Handlers therefore run whatever the
-program's own thread is doing (even ``time.sleep``), never two at once, and may call any BLE
-method (those wait only on the stack thread).
+Which thread runs what:
+
+- **The program's threads** (its main thread, its asyncio loop, any thread it starts) run BLE
+  methods. Each call is registered with its radio's dispatcher while it runs
+  (``call_started`` / ``call_ended``). A call waits only on the stack thread: for its answer,
+  or for the stack to drain the link (bulk sends).
+- **The stack thread** owns every Bumble object. It queues events here (``emit``; ``ask`` for
+  the events whose return value matters: READ_REQUEST, L2CAP_ACCEPT, GET_SECRET, SET_SECRET,
+  which it awaits as futures) and never waits for the IRQ thread or a program's thread.
+- **The IRQ thread** (one per radio, started on the first event, ended after a while idle)
+  calls the handler for each event in the order queued, never two at once, inside the
+  radio's ``contextvars`` context. A handler may call any BLE method.
+
+Ordering. An event reaches the handler only once every BLE call that was in progress (on a
+thread other than the IRQ thread) when the event was queued has returned. A call cannot cause
+an event before it starts, so an event a call causes (its DONE, the disconnect after
+``gap_disconnect``, SCAN_DONE after ``gap_scan(None)``, ...) never reaches the handler before
+the call has returned, as on a board, where it comes a connection event later at the
+earliest, however fast the radio here. Calls that start after an event was queued do not hold
+it back, so a program calling methods in a tight loop does not starve its handler. A call made
+by the handler itself runs on the IRQ thread, which delivers nothing meanwhile.
+
+No deadlock. The IRQ thread waits only for program calls, which wait only for the stack,
+which waits for no one: except where the stack's work for a call needs a handler's answer
+(turning the radio on reads the stored bonds with GET_SECRET; Bumble may look a key up during
+other calls). So while a question is pending, a call waiting on a stack coroutine no longer
+holds events back, and the queue is delivered up to the question, as a board's stack calls
+the handler inside such a call. If that call was made by a handler, the IRQ thread answers
+the questions itself while it waits (``wait_answering``), re-entrantly, as a board would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import queue
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ._stack import _Reply
 
 Handler = Callable[[int, tuple[Any, ...]], Any]
+T = TypeVar("T")
 
 # Writes carry the value that was written, so that a handler reading the attribute sees that
 # write's value even when later writes have already landed (as with MicroPython's synchronous
 # IRQs, where the stack calls the handler before it processes the next write).
 Snapshot = tuple[int, bytes] | None
 
+# (event, data, snapshot, future of an ask or None, an ask's default answer,
+#  the number of the last call started when the event was queued)
+_Item = tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any, int]
+
 IDLE_EXIT = 10.0  # seconds without events after which the thread ends
+
+
+def plain(data: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``data`` with every int subclass (bool, Bumble's IntEnums) made a plain int: MicroPython
+    builds each number of a payload as a small int, and a program printing them must see
+    ``1``, not ``True`` or ``Result.CONNECTION_REFUSED``. The builders pass ints already; this
+    keeps one that slips from ever reaching a handler."""
+    for item in data:
+        if isinstance(item, int) and type(item) is not int:
+            return tuple(int(x) if isinstance(x, int) else x for x in data)
+    return data
 
 
 class IrqDispatcher:
     def __init__(self, context: contextvars.Context, name: str) -> None:
         self._context = context
         self._name = name
-        self._queue: queue.SimpleQueue[
-            tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any]
-        ] = queue.SimpleQueue()
+        # One lock for the queue, the calls in progress and the thread's life (taken directly,
+        # not through the Condition's Python-level methods, on the per-call paths).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._queue: deque[_Item] = deque()
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._thread_id = 0  # its ident (cheaper to compare than current_thread())
         self.handler: Handler | None = None
         # Set while a GATTS_WRITE handler runs: (attr_handle, value written).
         self.snapshot: Snapshot = None
+        # Calls in progress on threads other than the IRQ thread: call number -> whether it is
+        # waiting on a stack coroutine (which might need a handler's answer).
+        self._calls: dict[int, bool] = {}
+        self._numbered = 0  # the number of the last call started
+        self._asks = 0  # questions queued and not answered yet
+        self._gate_waiting = False  # the IRQ thread waits for calls to return
+        self._delivering = False  # the IRQ thread is inside the handler
+        self._local = threading.local()  # .number: this thread's registered call, or 0
 
     @property
     def thread(self) -> threading.Thread | None:
         return self._thread
 
     def in_handler_thread(self) -> bool:
-        return threading.current_thread() is self._thread
+        return threading.get_ident() == self._thread_id
+
+    # --- calls in progress (the program's threads) ------------------------------------------
+
+    def call_started(self) -> int:
+        """A BLE method call begins on this thread; returns the token for ``call_ended``."""
+        if threading.get_ident() == self._thread_id:
+            return 0  # the handler's own call: the IRQ thread delivers nothing meanwhile
+        local = self._local
+        if getattr(local, "number", 0):
+            return 0  # a call inside this thread's call, which is registered already
+        with self._lock:
+            self._numbered += 1
+            number = self._numbered
+            self._calls[number] = False
+        local.number = number
+        return number
+
+    def call_ended(self, number: int) -> None:
+        if not number:
+            return
+        self._local.number = 0
+        with self._lock:
+            del self._calls[number]
+            if self._gate_waiting:
+                self._cond.notify_all()
+
+    def stack_waiting(self, coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+        """``coro``, to be run on the stack for this thread's call, marked for as long as it
+        runs as a call that may need a handler's answer (see the module docstring)."""
+        number = getattr(self._local, "number", 0)
+        if not number:
+            return coro
+
+        async def tracked() -> T:
+            self._set_waiting(number, True)
+            try:
+                return await coro
+            finally:
+                self._set_waiting(number, False)
+
+        return tracked()
+
+    def _set_waiting(self, number: int, waiting: bool) -> None:
+        with self._cond:
+            if number in self._calls:
+                self._calls[number] = waiting
+                if self._gate_waiting and self._asks:
+                    self._cond.notify_all()
+
+    # --- events (the stack thread) -------------------------------------------------------------
 
     def emit(self, event: int, data: tuple[Any, ...], snapshot: Snapshot = None) -> None:
         """Queue an event (any thread). Dropped when no handler is set, as on a board."""
         if self.handler is None:
             return
-        self._queue.put((event, data, snapshot, None, None))
-        self._ensure_thread()
+        self._put((event, plain(data), snapshot, None, None, 0))
 
     async def ask(self, event: int, data: tuple[Any, ...], default: Any) -> Any:
         """Queue an event whose handler's return value matters; await that value (stack loop)."""
         if self.handler is None:
             return default
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put((event, data, None, future, default))
-        self._ensure_thread()
+        self._put((event, plain(data), None, future, default, 0))
         return await future
 
-    def _ensure_thread(self) -> None:
-        """Start the thread if it is not running (it ends after a while with no events, so
-        a process that makes many radios does not keep an idle thread for each)."""
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name=f"bluetooth-irq-{self._name}", daemon=True
-                    )
-                    self._thread.start()
+    def _put(self, item: _Item) -> None:
+        with self._cond:
+            # Mark the event with the last call started: the calls that may have caused it.
+            self._queue.append((*item[:5], self._numbered))
+            if item[3] is not None:
+                self._asks += 1
+            if self._thread is None:
+                # (It ends after a while with no events, so a process that makes many radios
+                # does not keep an idle thread for each.)
+                self._thread = threading.Thread(
+                    target=self._run, name=f"bluetooth-irq-{self._name}", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
 
-    def _next(
-        self,
-    ) -> tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any] | None:
-        while True:
-            try:
-                return self._queue.get(timeout=IDLE_EXIT)
-            except queue.Empty:
-                with self._start_lock:
-                    # Events are queued before _ensure_thread looks at _thread, under this
-                    # lock: whatever is queued now is seen here or by a new thread.
-                    if self._queue.empty():
-                        self._thread = None
-                        return None
+    # --- delivery (the IRQ thread) -------------------------------------------------------------
+
+    def _held(self, mark: int) -> bool:
+        """Whether a call that may have caused an event marked ``mark`` is still running."""
+        asked = self._asks > 0
+        for number, waiting in self._calls.items():
+            if number <= mark and not (waiting and asked):
+                return True
+        return False
+
+    def _next(self) -> _Item | None:
+        with self._cond:
+            while True:
+                if self._queue:
+                    if not self._held(self._queue[0][5]):
+                        self._gate_waiting = False
+                        return self._queue.popleft()
+                    self._gate_waiting = True
+                    self._cond.wait()  # a call returns, or a question comes
+                elif not self._cond.wait(IDLE_EXIT) and not self._queue:
+                    # Events are queued under this lock, after which _put looks at _thread:
+                    # whatever is queued from now on starts a new thread.
+                    self._gate_waiting = False
+                    self._thread = None
+                    self._thread_id = 0
+                    return None
 
     def _run(self) -> None:
+        self._thread_id = threading.get_ident()
         while (item := self._next()) is not None:
-            event, data, snapshot, future, default = item
-            handler = self.handler
-            result = default
-            if handler is not None:
-                self.snapshot = snapshot
-                try:
+            self._deliver(item)
+
+    def _deliver(self, item: _Item) -> None:
+        event, data, snapshot, future, default, _ = item
+        handler = self.handler
+        result = default
+        if handler is not None:
+            # (Saved and restored: a question answered inside a GATTS_WRITE handler's call
+            # must not take that handler's snapshot away.)
+            previous, self.snapshot = self.snapshot, snapshot
+            nested, self._delivering = self._delivering, True
+            try:
+                if nested:  # a question answered inside a handler: in its context already
+                    result = handler(event, data)
+                else:
                     result = self._context.run(handler, event, data)
-                except BaseException as error:  # noqa: BLE001 - a handler's bug must not kill IRQs
-                    _report(error)
-                    result = default
-                finally:
-                    self.snapshot = None
-            if future is not None:
-                loop = future.get_loop()
-                try:
-                    loop.call_soon_threadsafe(_resolve, future, result)
-                except RuntimeError:
-                    pass  # the stack loop is gone (interpreter exit)
+            except BaseException as error:  # noqa: BLE001 - a handler's bug must not kill IRQs
+                _report(error)
+                result = default
+            finally:
+                self.snapshot = previous
+                self._delivering = nested
+        if future is not None:
+            with self._cond:
+                self._asks -= 1
+            loop = future.get_loop()
+            try:
+                loop.call_soon_threadsafe(_resolve, future, result)
+            except RuntimeError:
+                pass  # the stack loop is gone (interpreter exit)
+
+    def wait_answering(self, reply: _Reply, timeout: float) -> Any:
+        """Wait for a stack reply on the IRQ thread (a handler's call to a method that waits
+        on a stack coroutine), answering the questions that come meanwhile: the stack's work
+        for that call may need them, and nothing else would answer while the handler waits."""
+        deadline = time.monotonic() + timeout
+        reply.on_set = self._wake
+        with self._cond:
+            while not reply.ready:
+                index = next(
+                    (i for i, queued in enumerate(self._queue) if queued[3] is not None), None
+                )
+                if index is not None:
+                    item = self._queue[index]
+                    del self._queue[index]
+                    self._cond.release()
+                    try:
+                        self._deliver(item)
+                    finally:
+                        self._cond.acquire()
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+        return reply.wait(0)
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:

@@ -25,18 +25,26 @@ class _Reply:
     """A one-shot slot the stack thread fills and a caller thread waits on (cheaper than
     concurrent.futures.Future, which this path crosses for every BLE call)."""
 
-    __slots__ = ("_lock", "value", "error")
+    __slots__ = ("_lock", "value", "error", "ready", "on_set")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock.acquire()
         self.value: Any = None
         self.error: BaseException | None = None
+        self.ready = False
+        # Called (on the stack thread) once set: for a waiter that also waits for other
+        # things (an IRQ thread answering questions while its handler's call waits).
+        self.on_set: Callable[[], None] | None = None
 
     def set(self, value: Any = None, error: BaseException | None = None) -> None:
         self.value = value
         self.error = error
+        self.ready = True
         self._lock.release()
+        on_set = self.on_set
+        if on_set is not None:
+            on_set()
 
     def wait(self, timeout: float) -> Any:
         if not self._lock.acquire(timeout=timeout):
@@ -100,8 +108,14 @@ class StackThread:
         self.loop.call_soon_threadsafe(run)
         return reply.wait(self.CALL_TIMEOUT if timeout is None else timeout)
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run a coroutine on the stack loop and wait for its result."""
+    def run(
+        self,
+        coro: Coroutine[Any, Any, T],
+        timeout: float | None = None,
+        wait: Callable[[_Reply, float], Any] | None = None,
+    ) -> T:
+        """Run a coroutine on the stack loop and wait for its result (with ``wait(reply,
+        timeout)`` instead of a plain wait, if given)."""
         if self.in_stack_thread():
             coro.close()
             raise RuntimeError("a blocking BLE call cannot be made from the stack thread")
@@ -121,6 +135,8 @@ class StackThread:
             task.add_done_callback(done)
 
         self.loop.call_soon_threadsafe(start)
+        if wait is not None:
+            return wait(reply, self.CALL_TIMEOUT if timeout is None else timeout)
         return reply.wait(self.CALL_TIMEOUT if timeout is None else timeout)
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
