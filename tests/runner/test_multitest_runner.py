@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,28 @@ def test_ble_multitest(needs_ble, radio: str) -> None:
             pytest.skip("bleradio.rootcanal not there yet")
     result = run_one("ble_connect.py", radio=radio)
     assert result.status == PASS, result.diff or result.output
+
+
+def test_aioble_multitest_command_shows_the_empty_line(tmp_path: Path) -> None:
+    # `aioble multitest` as a user runs it: a silent instance's empty line, in the diff
+    shutil.copy(DATA / "quiet.py", tmp_path)
+    (tmp_path / "quiet.py.exp").write_text("--- instance0 ---\n--- instance1 ---\ninstance1 done\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "blerun.cli", "multitest", "quiet.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "FAIL  quiet.py",
+        "    --- quiet.py.exp (expected)",
+        "    +++ quiet.py (got)",
+        "    @@ -1,3 +1,4 @@",
+        "     --- instance0 ---",
+        "    +",
+        "     --- instance1 ---",
+        "     instance1 done",
+        "0 passed, 1 failed",
+    ]
