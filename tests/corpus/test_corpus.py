@@ -145,7 +145,7 @@ def check_aioble_temp(run_once: Callable[[], Run]) -> None:
     client, sensor = run.lines("temp_client"), run.lines("temp_sensor")
     assert client[0].startswith("Connecting to Device(ADDR_"), run
     received = [round(float(t) * 100) for (t,) in numbers(r"Temperature: (-?\d+\.\d\d)", client)]
-    notified = [int(n) for (n,) in numbers(r"notified (-?\d+)", sensor)]
+    notified = [int(n) for (n,) in numbers(r"notify (-?\d+)", sensor)]
     assert len(received) == 5, run
     # notified() keeps the newest value: what the client got is what the sensor sent, in order
     assert is_subsequence(received, notified), run
@@ -181,7 +181,8 @@ def check_bonding(run_once: Callable[[], Run]) -> None:
     lock = first.lines("door_lock")
     assert lock[0] == "loaded 0 secrets", first
     assert any(line.startswith("set secret type") for line in lock), first
-    assert "encryption update 1 0 1 16" in lock, first
+    # the IRQ's tuple as printed: (conn_handle, encrypted, authenticated, bonded, key_size)
+    assert any(re.fullmatch(r"_IRQ_ENCRYPTION_UPDATE \(\d+, 1, 0, 1, 16\)", x) for x in lock), first
     assert first.lines("phone") == visits, first
     bonds = first.work / "bonds.json"
     saved = bonds.read_text()
@@ -203,7 +204,9 @@ PICO_TEMP_U16 = 14123  # what the RP2040's temperature sensor (ADC 4) reads
 
 
 def _pin_levels(log: list[str], pin: str) -> list[int]:
-    return [int(v) for (v,) in numbers(rf".*\bPin\({pin}\) = ([01])", log)]
+    """The levels the program drove `pin` to, from the virtual pin's log, repeats merged."""
+    levels = [int(v) for (v,) in numbers(rf".*\bPin\({pin}\) = ([01])", log)]
+    return [v for i, v in enumerate(levels) if i == 0 or levels[i - 1] != v]
 
 
 def check_picow_temp(run_once: Callable[[], Run]) -> None:
@@ -219,7 +222,8 @@ def check_picow_temp(run_once: Callable[[], Run]) -> None:
     # main.py blinks the LED once a second; the reader lights it while connected
     blink = _pin_levels(run.log("main"), "LED")
     assert len(blink) >= 2 and all(a != b for a, b in zip(blink, blink[1:], strict=False)), run
-    assert _pin_levels(run.log("picow_ble_temp_reader"), "LED") == [0, 1, 0], run
+    # (off at start, which a pin that starts low may or may not log)
+    assert _pin_levels(run.log("picow_ble_temp_reader"), "LED") in ([0, 1, 0], [1, 0]), run
 
 
 def check_esp32_soil(run_once: Callable[[], Run]) -> None:
@@ -236,7 +240,7 @@ def check_esp32_soil(run_once: Callable[[], Run]) -> None:
         line for line in sensor if line.startswith("LED command")
     ], run
     # the LED pin: off at boot, on, then off again, as the app asked
-    assert _pin_levels(run.log("esp32_soil"), "(?:GPIO)?2") == [0, 1, 0], run
+    assert _pin_levels(run.log("esp32_soil"), "(?:GPIO)?2") in ([0, 1, 0], [1, 0]), run
 
 
 # --- 6. A program with its own aioble in lib/ -------------------------------------------

@@ -42,9 +42,9 @@ async def sensor_task(connection):
     t = 24.5
     while connection.is_connected():
         data = _encode_temperature(t)
+        print("notify", int(t * 100))
         temp_characteristic.write(data)
         temp_characteristic.notify(connection, data)
-        print("notified", int(t * 100))
         t += random.uniform(-0.5, 0.5)
         await asyncio.sleep_ms(500)
 

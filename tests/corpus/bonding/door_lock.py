@@ -61,8 +61,7 @@ def irq(event, data):
         print("disconnected", conn_handle)
         advertise()
     elif event == _IRQ_ENCRYPTION_UPDATE:
-        conn_handle, encrypted, authenticated, bonded, key_size = data
-        print("encryption update", encrypted, authenticated, bonded, key_size)
+        print("_IRQ_ENCRYPTION_UPDATE", data)
     elif event == _IRQ_SET_SECRET:
         sec_type, key, value = data
         key = sec_type, bytes(key)
