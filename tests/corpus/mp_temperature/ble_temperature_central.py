@@ -249,7 +249,7 @@ def demo():
     # Explicitly issue reads, using "print" as the callback.
     for _ in range(3):
         central.read(callback=print)
-        time.sleep_ms(1000)
+        time.sleep_ms(500)
 
     central.disconnect()
     print("Disconnected")
