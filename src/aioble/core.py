@@ -31,10 +31,9 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
-try:
-    ThreadSafeFlag = asyncio.ThreadSafeFlag
-except AttributeError:  # plain CPython: MicroPython's asyncio extras come with its emulation
-    pass
+ThreadSafeFlag = getattr(asyncio, "ThreadSafeFlag", None)
+if ThreadSafeFlag is None:  # plain CPython: MicroPython's asyncio extras come with its emulation
+    from mpemu.threadsafeflag import ThreadSafeFlag
 
 # 0: errors only is too quiet for board programs; the reference library defaults to 1.
 log_level = 1
