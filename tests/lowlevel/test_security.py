@@ -111,7 +111,7 @@ def test_wrong_passkey_fails_and_the_link_stays_usable(make_radio) -> None:
     p.gap_passkey(peer, 3, 111111)
     crec.wait(PASSKEY_ACTION, timeout=10)
     c.gap_passkey(conn, 2, 222222)
-    assert crec.wait(ENCRYPTION_UPDATE, timeout=10)[1] is False
+    assert crec.wait(ENCRYPTION_UPDATE, timeout=10)[1] == 0
     c.gattc_read(conn, 3)
     assert crec.wait(READ_DONE)[2] == 0  # still connected, plain reads work
 
@@ -146,7 +146,7 @@ def test_bond_survives_restart_and_re_encrypts_without_pairing(make_radio) -> No
     c.gap_pair(conn)
     update = crec.wait(ENCRYPTION_UPDATE, start=mark_c, timeout=10)
     assert update[1:4] == (True, False, True)
-    assert prec.wait(ENCRYPTION_UPDATE, start=mark_p, timeout=10)[1] is True
+    assert prec.wait(ENCRYPTION_UPDATE, start=mark_p, timeout=10)[1] == 1
     # Re-encryption used the stored keys: no new keys were written.
     assert not [e for e in crec.events[mark_c:] if e[0] == SET_SECRET]
     c.gattc_read(conn, value)
@@ -157,7 +157,7 @@ def test_legacy_bond_re_encrypts(make_radio) -> None:
     """Legacy pairing (le_secure=False): the peripheral must answer with its own LTK."""
     (c, crec), (p, prec), conn, peer, value, *_ = _pair(make_radio, le_secure=False)
     c.gap_pair(conn)
-    assert crec.wait(ENCRYPTION_UPDATE, timeout=10)[1] is True
+    assert crec.wait(ENCRYPTION_UPDATE, timeout=10)[1] == 1
     prec.wait(ENCRYPTION_UPDATE, timeout=10)
     c.gap_disconnect(conn)
     crec.wait(8)
@@ -167,7 +167,7 @@ def test_legacy_bond_re_encrypts(make_radio) -> None:
     conn = crec.wait(7, start=mark_c)[0]
     c.gap_pair(conn)
     assert crec.wait(ENCRYPTION_UPDATE, start=mark_c, timeout=10)[1:4] == (True, False, True)
-    assert prec.wait(ENCRYPTION_UPDATE, start=mark_p, timeout=10)[1] is True
+    assert prec.wait(ENCRYPTION_UPDATE, start=mark_p, timeout=10)[1] == 1
     c.gattc_read(conn, value)
     assert crec.wait(READ_RESULT, start=mark_c)[2] == b"secret"
 
