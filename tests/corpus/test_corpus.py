@@ -5,6 +5,10 @@ Each pair's folder is copied into a temporary folder, which is the programs' wor
 directory (a board's filesystem: data files, secrets files and downloads live there). The
 run ends when the last-listed program (the central) exits; the tests wait for that, never
 for a time.
+
+The fast runs go two at a time (`LANES`; each run is two mostly idle programs and its own
+private radio); the air-time runs go alone, after them, so that no other run competes with
+their timing.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 CORPUS = Path(__file__).resolve().parent
+LANES = 2
 
 
 def _aioble_command() -> list[str]:
@@ -416,6 +422,8 @@ PAIRS = [
     ),
 ]
 
+PAIRS.sort(key=lambda pair: pair.air)  # the air-time runs last, alone
+
 
 def _param(pair: Pair) -> object:
     marks = []
@@ -424,11 +432,47 @@ def _param(pair: Pair) -> object:
     return pytest.param(pair, id=pair.id, marks=marks)
 
 
-@pytest.mark.parametrize("pair", [_param(p) for p in PAIRS])
-def test_pair(pair: Pair, tmp_path: Path) -> None:
-    work = tmp_path / pair.folder
+def _check(pair: Pair, work: Path) -> None:
     shutil.copytree(CORPUS / pair.folder, work, ignore=shutil.ignore_patterns("__pycache__"))
     pair.check(lambda: run_pair(pair, work))
+
+
+class Lanes:
+    """Runs the selected fast pairs' checks in the background, `LANES` at a time."""
+
+    def __init__(self, pairs: list[Pair], tmp: pytest.TempPathFactory) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="corpus")
+        self._futures: dict[str, Future[None]] = {}
+        for pair in pairs:
+            work = tmp.mktemp(pair.id) / pair.folder
+            self._futures[pair.id] = self._pool.submit(_check, pair, work)
+
+    def result(self, pair: Pair) -> None:
+        self._futures[pair.id].result()  # (re-raises the check's assertion)
+
+    def drain(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="module")
+def lanes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    selected = [
+        item.callspec.params["pair"]
+        for item in request.session.items
+        if item.module is request.module and getattr(item, "callspec", None) is not None
+    ]
+    lanes = Lanes([p for p in selected if not p.air], tmp_path_factory)
+    yield lanes
+    lanes.drain()
+
+
+@pytest.mark.parametrize("pair", [_param(p) for p in PAIRS])
+def test_pair(pair: Pair, lanes: Lanes, tmp_path: Path) -> None:
+    if pair.air:
+        lanes.drain()
+        _check(pair, tmp_path / pair.folder)
+    else:
+        lanes.result(pair)
 
 
 def test_every_folder_is_run() -> None:
