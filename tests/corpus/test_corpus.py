@@ -428,7 +428,9 @@ PAIRS.sort(key=lambda pair: pair.air)  # the air-time runs last, alone
 def _param(pair: Pair) -> object:
     marks = []
     if pair.known_failure:
-        marks.append(pytest.mark.xfail(strict=True, reason=pair.known_failure))
+        marks.append(
+            pytest.mark.xfail(strict=True, raises=AssertionError, reason=pair.known_failure)
+        )
     return pytest.param(pair, id=pair.id, marks=marks)
 
 
