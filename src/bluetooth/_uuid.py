@@ -10,7 +10,9 @@ _HEX = "0123456789abcdefABCDEF"
 class UUID:
     """A 16-, 32- or 128-bit Bluetooth UUID.
 
-    - an int (0..0xFFFF) is a 16-bit UUID;
+    - an int up to 0xFFFF is a 16-bit UUID: its low 16 bits, as MicroPython keeps them (a
+      negative value too: `UUID(-32)` is `UUID(0xffe0)`, which is what the widely copied
+      `decode_services` gets when it unpacks a UUID with `"<h"`);
     - a buffer of 2, 4 or 16 bytes is that size, little-endian as stored on air (a str of
       length 2, 4 or 16 counts as a buffer, as on MicroPython);
     - any other str is a 128-bit UUID in hex, dashes ignored.
@@ -26,9 +28,9 @@ class UUID:
         if isinstance(value, bool):
             raise TypeError("UUID value must be an int, a buffer or a str, not bool")
         if isinstance(value, int):
-            if not 0 <= value <= 0xFFFF:
+            if value > 0xFFFF:
                 raise ValueError(f"invalid UUID: int {value:#x} does not fit 16 bits")
-            self._data = value.to_bytes(2, "little")
+            self._data = (value & 0xFFFF).to_bytes(2, "little")
             return
         if isinstance(value, str):
             raw = value.encode()
