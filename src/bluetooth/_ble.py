@@ -278,12 +278,16 @@ class BLE:
         connectable: bool = True,
     ) -> None:
         """Start advertising every ``interval_us`` (None stops). A None payload reuses the
-        previous one."""
+        previous one. Under 625 us (zero units of 625 us) the stack's default interval is
+        used, as NimBLE does (ESP32 tutorials pass 100): 30 ms, or 100 ms when not
+        connectable, the bottom of its ranges."""
         self._check_active()
         if interval_us is None:
             self._run(self._host.stop_advertising())
             return
         interval = _int(interval_us, "interval_us")
+        if 0 <= interval < 625:
+            interval = 30_000 if connectable else 100_000
         if not 20_000 <= interval <= 10_240_000:
             raise OSError(
                 errno.EINVAL,

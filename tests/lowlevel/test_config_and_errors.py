@@ -177,3 +177,16 @@ def test_unknown_value_handle_on_live_connection(make_radio) -> None:
     with pytest.raises(OSError) as info:
         peripheral[0].gatts_notify(peer + 100, 12, b"x")
     assert info.value.errno == errno.ENOTCONN
+
+
+def test_an_interval_under_one_unit_advertises_at_the_stacks_default(make_radio) -> None:
+    """ESP32 tutorials call gap_advertise(100, ...): zero units of 625 us, which NimBLE
+    replaces by its default interval rather than refusing."""
+    p, _ = make_radio("tutorial")
+    c, crec = make_radio("scanner")
+    p.gap_advertise(100, b"\x02\x01\x06\x05\x09tuto")
+    c.gap_scan(0, 30_000, 30_000)
+    _, addr = p.config("mac")
+    report = crec.wait(5, timeout=10)  # the only advertiser on this radio
+    c.gap_scan(None)
+    assert bytes(report[1]) == bytes(addr) and bytes(report[4]).endswith(b"tuto")
