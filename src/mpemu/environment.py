@@ -7,10 +7,9 @@
   (`mpemu.dialect`).
 - `time` gets `sleep_ms`, `sleep_us`, `ticks_ms`, `ticks_us`, `ticks_cpu`, `ticks_diff`,
   `ticks_add` (`mpemu.ticks`).
-- `asyncio` gets `sleep_ms`, `wait_for_ms` and `ThreadSafeFlag` (`mpemu.threadsafeflag`).
-- `asyncio.Event.set()` may be called from an IRQ handler (on a board IRQs run on the main
-  thread, between bytecodes, so programs do): called from another thread than the event's
-  loop, it marks the event at once and wakes its waiters through that loop.
+- `asyncio` gets MicroPython's extras and leniencies (`mpemu.asyncio_extras`): `sleep_ms`,
+  `wait_for_ms`, `ThreadSafeFlag`, `Event.set()` from an IRQ handler, `create_task()` before
+  `run()`.
 - `sys` gets `print_exception(exc, file=sys.stdout)`.
 - `utime`, `uasyncio`, `ubluetooth`, ... import as the modules they name.
 - `sys.stdout` becomes line-buffered, so output reaches a pipe line by line.
@@ -23,9 +22,7 @@ Only `aioble-python` calls `install()`; plain `python` is never patched.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -35,13 +32,12 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO, TypeVar
 
-from mpemu import dialect, platform, ticks
-from mpemu.threadsafeflag import ThreadSafeFlag
+from mpemu import asyncio_extras, dialect, platform, ticks
 
 SHIMS_DIR = str(Path(__file__).resolve().parent / "shims")
 
@@ -75,14 +71,6 @@ U_ALIASES = {
 }
 
 
-async def sleep_ms(ms: float) -> None:
-    await asyncio.sleep(max(0.0, ms / 1000))
-
-
-async def wait_for_ms(aw: Awaitable[_T], timeout_ms: float | None) -> _T:
-    return await asyncio.wait_for(aw, None if timeout_ms is None else timeout_ms / 1000)
-
-
 def atomic_print(
     *args: object,
     sep: str | None = " ",
@@ -102,31 +90,6 @@ def atomic_print(
     file.write((" " if sep is None else sep).join(map(str, args)) + ("\n" if end is None else end))
     if flush:
         file.flush()
-
-
-_event_set = asyncio.Event.set
-
-
-def _wake_waiters(event: asyncio.Event) -> None:
-    for waiter in event._waiters:  # type: ignore[attr-defined]
-        if not waiter.done():
-            waiter.set_result(True)
-
-
-def event_set(event: asyncio.Event) -> None:
-    """`asyncio.Event.set`, also from an IRQ handler's thread."""
-    loop = getattr(event, "_loop", None)  # bound by the first wait
-    if loop is not None and not loop.is_closed():
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not loop:
-            event._value = True  # type: ignore[attr-defined]
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
-                loop.call_soon_threadsafe(_wake_waiters, event)
-            return
-    _event_set(event)
 
 
 def print_exception(exc: BaseException, file: TextIO | None = None) -> None:
@@ -165,10 +128,7 @@ def install(program_dir: str) -> None:
     dialect.install([program_dir, lib])
     for name in ticks.NAMES:
         setattr(time, name, getattr(ticks, name))
-    asyncio.sleep_ms = sleep_ms  # type: ignore[attr-defined]
-    asyncio.wait_for_ms = wait_for_ms  # type: ignore[attr-defined]
-    asyncio.ThreadSafeFlag = ThreadSafeFlag  # type: ignore[attr-defined]
-    asyncio.Event.set = event_set  # type: ignore[method-assign]
+    asyncio_extras.install()
     sys.print_exception = print_exception  # type: ignore[attr-defined]
     platform.install()
     builtins.print = atomic_print

@@ -61,3 +61,28 @@ def test_threadsafeflag_and_ticks_come_from_the_emulation_not_aioble() -> None:
         """
     )
     assert result.stdout == "mpemu.threadsafeflag -10\nFalse\n", result.stderr
+
+
+def test_tasks_created_before_run_run_with_it() -> None:
+    """MicroPython keeps one task queue: a task created at module level runs once the
+    program calls asyncio.run()."""
+    result = aioble_python(
+        """
+        import asyncio
+        async def blink():
+            for i in range(3):
+                print("blink", i)
+                await asyncio.sleep_ms(1)
+        task = asyncio.create_task(blink())
+        async def main():
+            await task
+            print("main done")
+        asyncio.run(main())
+        async def again():
+            print("a second run works")
+        asyncio.run(again())
+        """
+    )
+    assert result.stdout == "blink 0\nblink 1\nblink 2\nmain done\na second run works\n", (
+        result.stderr
+    )
