@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
 
 from blerun import multitest, run
 from blerun.radio import KINDS, RadioOptionError, parse_radio_option, virtual_radio
+from mpemu import logs
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -93,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log",
         metavar="LEVEL",
-        help="log level of the runner and of the programs it starts (e.g. DEBUG: every "
-        "virtual pin and peripheral a program drives); sets AIOBLE_LOG for them",
+        help="log level of the runner and of the programs it starts, LEVEL[,LOGGER=LEVEL...] "
+        "(e.g. DEBUG: every virtual pin and peripheral a program drives; Bumble stays at INFO "
+        "unless named: DEBUG,bumble=DEBUG); sets AIOBLE_LOG for them",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -227,11 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.log:
-        level = logging.getLevelName(args.log.upper())
-        if not isinstance(level, int):
-            parser.error(f"unknown log level {args.log!r} (DEBUG, INFO, WARNING, ERROR)")
-        logging.basicConfig(level=level, format="%(name)s: %(message)s")
-        os.environ["AIOBLE_LOG"] = args.log.upper()  # the programs' aioble-python
+        try:
+            logs.configure(args.log)
+        except logs.LogSpecError as exc:
+            parser.error(f"--log: {exc}")
+        os.environ["AIOBLE_LOG"] = args.log  # the programs' aioble-python
     commands = {"run": _cmd_run, "radio": _cmd_radio, "multitest": _cmd_multitest}
     # SIGTERM unwinds like Ctrl-C, so the programs and controllers started are stopped too.
     previous = signal.signal(signal.SIGTERM, _terminate)

@@ -9,15 +9,14 @@
 The program runs in MicroPython's environment (`mpemu.environment`). An uncaught exception
 prints its traceback to stderr and exits with status 1; `SystemExit` keeps its code;
 KeyboardInterrupt exits with status 130 without a traceback. MicroPython's `-X OPT`, `-O`
-and `-v` are accepted and ignored. `AIOBLE_LOG=LEVEL` (DEBUG, INFO, ...) sends the
-emulation's log records (the virtual peripherals', the stack's) to stderr.
+and `-v` are accepted and ignored. `AIOBLE_LOG=LEVEL[,LOGGER=LEVEL...]` sends log records
+(the virtual board's, the stack's) to stderr (`mpemu.logs`).
 """
 
 from __future__ import annotations
 
 import code
 import codeop
-import logging
 import os
 import runpy
 import signal
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import Any
 
-from mpemu import dialect, environment, restart
+from mpemu import dialect, environment, logs, restart
 
 USAGE = "usage: aioble-python [-c CODE | -m MODULE | FILE | -] [ARGS...]"
 
@@ -163,23 +162,13 @@ def _flush() -> None:
             pass
 
 
-def _configure_logging() -> None:
-    name = os.environ.get("AIOBLE_LOG", "").strip().upper()
-    if not name:
-        return
-    level = logging.getLevelName(name)
-    if not isinstance(level, int):
-        print(
-            f"aioble-python: AIOBLE_LOG={name!r} is no log level (DEBUG, INFO, WARNING, ERROR)",
-            file=sys.stderr,
-        )
-        return
-    logging.basicConfig(level=level, format="%(name)s: %(message)s", stream=sys.stderr)
-
-
 def run(inv: Invocation) -> int:
     """Run the program of `inv` in this process; return its exit status."""
-    _configure_logging()
+    try:
+        logs.configure(os.environ.get("AIOBLE_LOG", ""))
+    except logs.LogSpecError as exc:
+        print(f"aioble-python: AIOBLE_LOG: {exc}", file=sys.stderr)
+        return 2
     # Ctrl-C stops the program even where this process was started with SIGINT ignored (a
     # shell's background job): `aioble run` stops its programs with SIGINT first.
     signal.signal(signal.SIGINT, signal.default_int_handler)
