@@ -93,7 +93,6 @@ class ControllerCore:
         self._flush_scheduled = False
         self._completed: dict[int, int] = {}
         self._handles: dict[int, LinkEnd] = {}
-        self._next_handle = 0x0001
         # the medium's model: largest LL payload, PHY a new link moves to, interval choice
         options = medium.options
         self.max_octets = options.data_length

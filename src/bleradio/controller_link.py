@@ -57,10 +57,13 @@ class Links(ControllerCore):
 
     # ------------------------------------------------------------------ links
     def allocate_handle(self) -> int:
-        handle = self._next_handle
+        """The lowest handle no link uses, from 0: ESP32's and nRF's controllers number
+        links so (a board program may even notify handle 0 without looking)."""
+        handle = 0
         while handle in self._handles:
-            handle = handle % 0x0EFF + 1
-        self._next_handle = handle % 0x0EFF + 1
+            handle += 1
+        if handle > 0x0EFF:
+            raise RuntimeError("no free connection handle")
         return handle
 
     def on_link_established(
