@@ -39,6 +39,8 @@ _IRQ_SCAN_DONE = const(6)
 _IRQ_PERIPHERAL_CONNECT = const(7)
 _IRQ_PERIPHERAL_DISCONNECT = const(8)
 
+_ADDR_RANDOM = const(1)
+
 _ADV_IND = const(0)
 _ADV_DIRECT_IND = const(1)
 _ADV_SCAN_RSP = const(4)
@@ -357,11 +359,24 @@ def _scan_irq(r: Radio, event: int, data: "Any") -> None:
         scanner._end()
 
 
+def _is_resolvable(device: Device) -> bool:
+    # A random address whose two most significant bits are 0b01.
+    return device.addr_type == _ADDR_RANDOM and device.addr[0] >> 6 == 1
+
+
+def _ours(pending: "_PendingConnect", addr: bytes) -> bool:
+    """Whether the link just made is the one `pending` dialled. A bonded peer dialled at a
+    resolvable private address is reported by its identity address (the stack resolved it,
+    as NimBLE does), so for such a dial any address is taken: a radio makes one
+    connection attempt at a time."""
+    return pending.device.addr == addr or _is_resolvable(pending.device)
+
+
 def _connect_irq(r: Radio, event: int, data: "Any") -> None:
     conn_handle, addr_type, addr = data
     addr = bytes(addr)
     pending = _central(r).pending
-    if pending is not None and not pending.final() and pending.device.addr == addr:
+    if pending is not None and not pending.final() and _ours(pending, addr):
         connection = pending.connection = DeviceConnection(r, pending.device, conn_handle)
         pending.flag.set()
         if not pending.abandoned:
@@ -376,7 +391,7 @@ def _connect_failed_irq(r: Radio, event: int, data: "Any") -> None:
     if conn_handle != _CONNECT_FAILED:
         return
     pending = _central(r).pending
-    if pending is not None and not pending.final() and pending.device.addr == bytes(addr):
+    if pending is not None and not pending.final() and _ours(pending, bytes(addr)):
         pending.failed = True
         pending.flag.set()
 
