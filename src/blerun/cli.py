@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         "--log",
         metavar="LEVEL",
         help="log level of the runner and of the programs it starts, LEVEL[,LOGGER=LEVEL...] "
-        "(e.g. DEBUG: every virtual pin and peripheral a program drives; Bumble stays at INFO "
-        "unless named: DEBUG,bumble=DEBUG); sets AIOBLE_LOG for them",
+        "(e.g. DEBUG: every virtual pin and peripheral a program drives; the HCI packet dumps of "
+        "bumble and bluetooth._quiet_host stay at INFO unless named); sets AIOBLE_LOG for them",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -177,7 +177,8 @@ def pin_key(pin: Any) -> PinKey:
 
 
 def pin_label(key: PinKey) -> str:
-    return str(key)
+    """A pin's name in log lines, as `repr(Pin)` gives it (`GPIO2`, `LED`)."""
+    return f"GPIO{key}" if isinstance(key, int) else str(key)
 
 
 def adc_key(source: Any) -> PinKey:

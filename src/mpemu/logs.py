@@ -1,13 +1,13 @@
 """`AIOBLE_LOG`: which log records a program's process writes to stderr.
 
-    AIOBLE_LOG=DEBUG                      everything at DEBUG, but Bumble at INFO
-    AIOBLE_LOG=DEBUG,bumble=DEBUG         Bumble's HCI packet dumps too
+    AIOBLE_LOG=DEBUG                      everything at DEBUG, but HCI packet dumps
+    AIOBLE_LOG=DEBUG,bumble=DEBUG,bluetooth._quiet_host=DEBUG   with the HCI dumps too
     AIOBLE_LOG=WARNING,mpemu.machine=DEBUG   only the virtual board's lines, and warnings
 
 A bare level is the root logger's; `NAME=LEVEL` sets one logger (and its children). Bumble
-logs every HCI packet at DEBUG, hundreds of lines a second, which would bury what a
-program's developer looks for (the virtual pins, the stack's decisions): it stays at INFO
-unless named.
+and the host logger log every HCI packet at DEBUG, hundreds of lines a second, which would
+bury what a program's developer looks for (the virtual pins, the stack's decisions): they
+stay at INFO unless named.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import sys
 
-QUIETER_AT_DEBUG = {"bumble": logging.INFO}
+# Loggers that dump every HCI packet at DEBUG: Bumble's, and the host this project runs.
+QUIETER_AT_DEBUG = {"bumble": logging.INFO, "bluetooth._quiet_host": logging.INFO}
 
 
 class LogSpecError(ValueError):

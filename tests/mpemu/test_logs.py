@@ -13,8 +13,12 @@ from mpemu import logs
     ("spec", "root", "loggers"),
     [
         ("", None, {}),
-        ("debug", logging.DEBUG, {"bumble": logging.INFO}),
-        ("DEBUG,bumble=DEBUG", logging.DEBUG, {"bumble": logging.DEBUG}),
+        ("debug", logging.DEBUG, {"bumble": logging.INFO, "bluetooth._quiet_host": logging.INFO}),
+        (
+            "DEBUG,bumble=DEBUG",
+            logging.DEBUG,
+            {"bumble": logging.DEBUG, "bluetooth._quiet_host": logging.INFO},
+        ),
         ("info", logging.INFO, {}),
         ("WARNING, mpemu.machine=debug", logging.WARNING, {"mpemu.machine": logging.DEBUG}),
         ("mpemu.machine=DEBUG", None, {"mpemu.machine": logging.DEBUG}),

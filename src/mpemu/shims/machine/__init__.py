@@ -15,7 +15,7 @@ call a board accepts, with the state and validation a board has, and no real har
 | `timer` | Timer |
 
 Output changes and peripheral writes are logged at DEBUG to "mpemu.machine.*" (one line
-each, e.g. `mpemu.machine.pin: Pin(25) = 1`): `AIOBLE_LOG=DEBUG aioble-python prog.py`
+each, e.g. `mpemu.machine.pin: Pin(GPIO25) = 1`): `AIOBLE_LOG=DEBUG aioble-python prog.py`
 shows them. Tests set inputs and read outputs through `mpemu.board`.
 """
 

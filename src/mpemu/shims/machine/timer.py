@@ -1,5 +1,10 @@
 """`machine.Timer`: its callback runs from a timer thread, through `micropython.schedule`
-(soft, the default) or directly on that thread (`hard=True`)."""
+(soft, the default) or directly on that thread (`hard=True`).
+
+A tick scheduled before `deinit()` (or a new `init()`) whose callback has not started yet
+is dropped: the program stopped the timer, and here, unlike on a board, scheduled callbacks
+and IRQ handlers run on threads of their own, so a late tick could undo what the handler
+that stopped the timer just did (a connect handler that turns a blinking LED on, say)."""
 
 from __future__ import annotations
 
@@ -65,9 +70,14 @@ class Timer:
                     callback(self)
                 else:
                     try:
-                        micropython.schedule(callback, self)
+                        micropython.schedule(self._tick, (stop, callback))
                     except RuntimeError:
                         pass  # queue full: the tick is lost, as on a board
             if mode == Timer.ONE_SHOT:
                 return
             due += interval
+
+    def _tick(self, arg: tuple[threading.Event, Callable[[Timer], Any]]) -> None:
+        stop, callback = arg
+        if not stop.is_set():
+            callback(self)
