@@ -264,3 +264,19 @@ def test_after_an_att_timeout_no_request_goes_out(make_radio, monkeypatch) -> No
     assert crec.wait(16, start=mark) == (conn, 3, 0x7F)
     time.sleep(1.0)
     assert crec.all(15) == []  # no READ_RESULT, late or not
+
+
+def test_links_get_the_lowest_free_handle_from_zero(make_radio) -> None:
+    """As ESP32's and nRF's controllers number them: board programs have notified handle 0
+    without looking."""
+    central, peripheral = make_radio("c"), make_radio("p")
+    (c, crec), (p, prec) = central, peripheral
+    assert connect(central, peripheral) == (0, 0)
+    mark_c, mark_p = crec.mark(), prec.mark()
+    c.gap_disconnect(0)
+    crec.wait(8, start=mark_c)
+    prec.wait(2, start=mark_p)
+    mark_c, mark_p = crec.mark(), prec.mark()
+    p.gap_advertise(20_000, b"\x02\x01\x06")
+    c.gap_connect(*p.config("mac"))
+    assert crec.wait(7, start=mark_c)[0] == 0 and prec.wait(1, start=mark_p)[0] == 0
