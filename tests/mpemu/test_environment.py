@@ -3,21 +3,14 @@ on, run as the programs run: in a subprocess."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import textwrap
+
+from interpreter_run import aioble_python as run_interpreter
 
 
 def aioble_python(source: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "mpemu.interpreter", "-c", textwrap.dedent(source)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    return run_interpreter("-c", textwrap.dedent(source))
 
 
 def test_an_event_set_from_an_irq_thread_wakes_its_waiter() -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from interpreter_run import aioble_python
 
 from mpemu import board
 from mpemu.environment import SHIMS_DIR
@@ -45,19 +44,6 @@ def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     board.reset()
     for name in [n for n in sys.modules if _is_shim(n)]:
         del sys.modules[name]
-
-
-def aioble_python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`aioble-python ARGS` in a subprocess, without the caller's AIOBLE_* settings."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "mpemu.interpreter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-    )
 
 
 # --- Pin -----------------------------------------------------------------------------------

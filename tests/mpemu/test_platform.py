@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from interpreter_run import aioble_python
 
 from mpemu import platform
 from mpemu.environment import SHIMS_DIR
@@ -36,19 +37,6 @@ def shims(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for name in loaded():
         del sys.modules[name]
-
-
-def aioble_python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`aioble-python ARGS` in a subprocess, without the caller's AIOBLE_* settings."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "mpemu.interpreter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-    )
 
 
 # --- gc, os, micropython -------------------------------------------------------------------
