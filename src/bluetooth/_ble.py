@@ -218,7 +218,9 @@ class BLE:
         if args and kwargs:
             raise TypeError("config() takes either one setting name or keyword settings, not both")
         if not args and not kwargs:  # as MicroPython: nothing to read or change is an error
-            raise TypeError("config() needs one setting name to read, or keyword settings to change")
+            raise TypeError(
+                "config() needs one setting name to read, or keyword settings to change"
+            )
         if args:
             if len(args) != 1:
                 raise TypeError("must query one param")
