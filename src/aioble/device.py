@@ -58,12 +58,25 @@ class Device:
     """A peer, by address. Equal and hashable by `(addr_type, addr)`."""
 
     def __init__(self, addr_type: int, addr: "bytes | str") -> None:
+        if addr_type not in (0, 1) or isinstance(addr_type, bool):
+            raise ValueError(
+                f"addr_type must be 0 (ADDR_PUBLIC) or 1 (ADDR_RANDOM), not {addr_type!r}"
+            )
         self.addr_type = addr_type
         if isinstance(addr, str):
-            addr = binascii.unhexlify(addr.replace(":", ""))
+            try:
+                addr = binascii.unhexlify(addr.replace(":", ""))
+            except ValueError:  # binascii.Error on CPython
+                raise ValueError(
+                    f"addr {addr!r} is not an address like 'aa:bb:cc:dd:ee:ff'"
+                ) from None
+        elif not isinstance(addr, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"addr must be 6 bytes or an 'aa:bb:cc:dd:ee:ff' str, not {type(addr).__name__}"
+            )
         self.addr = bytes(addr)
         if len(self.addr) != 6:
-            raise ValueError(f"a Bluetooth address is 6 bytes, not {len(self.addr)}")
+            raise ValueError(f"addr: a Bluetooth address is 6 bytes, not {len(self.addr)}")
         # The live connection to this peer made by Device.connect(), if any.
         self._connection: DeviceConnection | None = None
 
@@ -107,6 +120,13 @@ class Device:
         return await _connect(
             self, timeout_ms, scan_duration_ms, min_conn_interval_us, max_conn_interval_us
         )
+
+
+def _check_connection(connection: "Any", name: str = "connection") -> None:
+    """TypeError naming the argument if `connection` is not a DeviceConnection (None is the
+    usual mistake: a connect() or advertise() result that was never assigned)."""
+    if not isinstance(connection, DeviceConnection):
+        raise TypeError(f"{name} must be a DeviceConnection, not {type(connection).__name__}")
 
 
 class DeviceConnection:

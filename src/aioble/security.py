@@ -7,6 +7,10 @@
 #   `load_secrets(path)` has chosen a file, every change is written to it at once, atomically
 #   (temp file, fsync, rename), readable by its owner only. The file has the reference
 #   library's format: a JSON list of [sec_type, base64 key, base64 value].
+# - A change that cannot be written to the file is undone here and SET_SECRET answers False
+#   ("not stored", as on MicroPython), so nothing claims a bond that a restart would lose. The
+#   program is told: `pair()` raises SecretsFileError once the link is encrypted, and
+#   `save_error()` keeps the error for pairings the peer started.
 # - PASSKEY_ACTION: the program's passkey handler answers (see `PasskeyRequest`). It runs as a
 #   task on the program's event loop: inside `pair()` for the pairing that pair() started,
 #   else from a small task that `passkey_handler()` starts, so a peer's pairing is served too.
@@ -30,7 +34,7 @@ from .core import (
     register_loop_handler,
     register_stop_handler,
 )
-from .device import DeviceConnection, DeviceDisconnectedError
+from .device import DeviceConnection, DeviceDisconnectedError, _check_connection
 
 try:
     from typing import TYPE_CHECKING
@@ -73,17 +77,33 @@ class PairingError(Exception):
 
 
 class SecretsFileError(Exception):
-    """The secrets file exists but cannot be used (unreadable, not JSON, or not a list of
-    [sec_type, base64 key, base64 value]). It is left exactly as it is, and aioble keeps
-    using what it had before; move or repair the file, then call `load_secrets()` again.
-    `path` names the file."""
+    """The secrets file cannot be used. `path` names the file (the symlink's target, when it
+    is one, for a write).
 
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(
-            f"secrets file {path!r} cannot be used ({problem}); it was left unchanged: "
-            "repair or move it and call load_secrets() again"
-        )
+    From `load_secrets()`: the file exists but cannot be read, or is not a JSON list of
+    [sec_type, base64 key, base64 value] (not UTF-8, not JSON, nested too deep, wrong types,
+    invalid base64). It is left exactly as it is and aioble keeps using what it had before;
+    move or repair the file, then call `load_secrets()` again.
+
+    From `pair()` (and kept by `save_error()`), with `saving` True: a bond could not be
+    written (missing or unwritable directory, read-only file, full disk). The file keeps its
+    previous content; the bond was not stored, so the peers must pair again after a restart.
+    """
+
+    def __init__(self, path: str, problem: str, saving: bool = False) -> None:
+        if saving:
+            message = (
+                f"secrets file {path!r} could not be written ({problem}): the bond is not "
+                "saved and the file keeps its previous content"
+            )
+        else:
+            message = (
+                f"secrets file {path!r} cannot be used ({problem}); it was left unchanged: "
+                "repair or move it and call load_secrets() again"
+            )
+        super().__init__(message)
         self.path = path
+        self.saving = saving
 
 
 class PasskeyRequest:
@@ -153,6 +173,10 @@ class _SecurityState:
         # PasskeyRequests for the server, and its wake-up flag.
         self.requests: deque = deque((), 16)
         self.flag = ThreadSafeFlag()
+        # The last failed write of the file (None once one succeeds), and how many failed:
+        # pair() compares the count across its pairing to tell whether its bond was lost.
+        self.save_error: SecretsFileError | None = None
+        self.save_failures = 0
 
 
 def _security(r: Radio) -> _SecurityState:
@@ -171,26 +195,45 @@ def load_secrets(path: "str | None" = None) -> None:
     bond is stored). Raises `SecretsFileError` if the file exists but cannot be used; it is
     then left untouched and nothing changes. Call it before pairing, at start-up: bonds the
     stack stored before then are replaced by the file's. Without it, bonds are kept in memory
-    only (they survive `aioble.stop()`, not the process)."""
+    only (they survive `aioble.stop()`, not the process).
+
+    A symlinked `path` is followed: its target is rewritten and the link stays. A read-only
+    file is never replaced. A bond that cannot be written is not stored: `pair()` raises
+    `SecretsFileError` (see `save_error()` for pairings the peer started)."""
     state = _security(radio())
     path = str(path or state.path or _DEFAULT_PATH)
     secrets = _read_secrets(path)
     state.secrets = secrets
     state.path = path
+    state.save_error = None
+
+
+def save_error() -> "SecretsFileError | None":
+    """The `SecretsFileError` of the current radio's last write of the secrets file that
+    failed, or None if none failed since the last one that succeeded (or since
+    `load_secrets()`). `pair()` raises it itself; this is for bonds made by pairings the peer
+    started (as a peripheral, say): check it once the connection is `bonded`."""
+    return _security(radio()).save_error
 
 
 def _read_secrets(path: str) -> dict:
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         if _missing(e):
             return {}
         raise SecretsFileError(path, f"cannot read it: {e}") from None
     try:
+        text = data.decode("utf-8")
+    except UnicodeError:
+        raise SecretsFileError(path, "not UTF-8 text") from None
+    try:
         entries = json.loads(text)
     except ValueError as e:
         raise SecretsFileError(path, f"not JSON: {e}") from None
+    except RuntimeError:  # RecursionError on CPython; a board's recursion limit is RuntimeError
+        raise SecretsFileError(path, "not JSON: nested too deep") from None
     if not isinstance(entries, list):
         raise SecretsFileError(path, "not a JSON list")
     secrets = {}
@@ -199,42 +242,93 @@ def _read_secrets(path: str) -> dict:
             not isinstance(entry, list)
             or len(entry) != 3
             or not isinstance(entry[0], int)
+            or isinstance(entry[0], bool)
+            or entry[0] < 0
             or not isinstance(entry[1], str)
             or not isinstance(entry[2], str)
         ):
-            raise SecretsFileError(path, f"entry {i} is not [sec_type, key, value]")
-        try:
-            key = binascii.a2b_base64(entry[1])
-            value = binascii.a2b_base64(entry[2])
-        except ValueError:
-            raise SecretsFileError(path, f"entry {i} is not base64") from None
+            raise SecretsFileError(
+                path, f"entry {i} is not [sec_type, key, value] (an int and two base64 strings)"
+            )
+        key = _b64decode(entry[1])
+        value = _b64decode(entry[2])
+        if key is None or value is None:
+            raise SecretsFileError(path, f"entry {i} is not base64")
         secrets[(entry[0], key)] = value
     return secrets
+
+
+_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+def _b64decode(text: str) -> "bytes | None":
+    """The bytes of base64 `text` (a trailing newline allowed, as the reference library writes
+    it), or None if it is not base64. CPython's a2b_base64 skips characters outside the
+    alphabet, so a corrupt value would load as other bytes: they are refused here first."""
+    data = text.rstrip("\n").encode()
+    for c in data:
+        if c not in _B64_CHARS:
+            return None
+    try:
+        return binascii.a2b_base64(data)
+    except ValueError:  # binascii.Error is a ValueError; a board raises ValueError itself
+        return None
 
 
 def _missing(e: OSError) -> bool:
     return e.args[0] == 2 if e.args else False  # ENOENT (MicroPython has no FileNotFoundError)
 
 
-def _save(state: _SecurityState) -> None:
+def _save(state: _SecurityState) -> "SecretsFileError | None":
+    """Write the secrets to the file, atomically; returns the error if that failed."""
     path = state.path
     if path is None:
-        return
+        return None
     entries = [
         [sec_type, _b64(key), _b64(value)] for (sec_type, key), value in state.secrets.items()
     ]
     text = json.dumps(entries)
-    temp = path + ".tmp"
+    # Through a symlink, the target is replaced: renaming onto the link itself would turn it
+    # into a regular file and leave the target stale.
+    target = _resolve(path)
+    temp = target + ".tmp"
     try:
+        _check_writable(target)
         _write_private(temp, text)
-        os.rename(temp, path)
-        _sync_directory(path)
+        os.rename(temp, target)
+        _sync_directory(target)
     except OSError as e:
-        log_error("could not save the secrets file", path, e)
         try:
             os.remove(temp)
         except OSError:
             pass
+        problem = str(e) or repr(e)
+        if target != path:
+            problem = f"writing its target {target!r}: {problem}"
+        return SecretsFileError(path, problem, saving=True)
+    return None
+
+
+def _resolve(path: str) -> str:
+    # A board has no os.path and no symlinks. Only a link at `path` itself matters: a rename
+    # inside a linked directory lands in the right place.
+    os_path = getattr(os, "path", None)
+    if os_path is None or not os_path.islink(path):
+        return path
+    return os_path.realpath(path)
+
+
+def _check_writable(path: str) -> None:
+    """Refuse to replace a file its owner made read-only: the rename would succeed anyway
+    (it needs only the directory), silently undoing the owner's choice."""
+    if getattr(os, "chmod", None) is None:
+        return  # a board's filesystem has no permission bits (its stat mode shows none)
+    try:
+        mode = os.stat(path)[0]
+    except OSError:
+        return  # no file yet
+    if not mode & 0o200:
+        raise OSError(13, "the file is read-only (not replaced)")  # EACCES
 
 
 def _b64(data: bytes) -> str:
@@ -291,13 +385,23 @@ def _set_secret_irq(r: Radio, event: int, data: "Any") -> bool:
     sec_type, key, value = data
     state = _security(r)
     key = (sec_type, bytes(key))
+    previous = dict(state.secrets)
     if value is None:
         if key not in state.secrets:
             return False
         del state.secrets[key]
     else:
         state.secrets[key] = bytes(value)
-    _save(state)
+    error = _save(state)
+    if error is not None:
+        # Not stored: memory goes back to what the file holds, and the stack is told so.
+        state.secrets = previous
+        state.save_error = error
+        state.save_failures += 1
+        log_error(error)
+        return False
+    if state.path is not None:
+        state.save_error = None
     return True
 
 
@@ -327,7 +431,17 @@ async def pair(
     if it is not (wrong passkey, number rejected, peer refused), `asyncio.TimeoutError` after
     `timeout_ms` (the link stays up), `DeviceDisconnectedError` if the link is or goes down
     (or `aioble.stop()`). One pairing at a time per connection: a second call waits for the
-    first to end."""
+    first to end.
+
+    Raises `SecretsFileError` (`saving` True, `path` the file) when the pairing succeeded but
+    its bond could not be written to the secrets file (`load_secrets()`): the link is
+    encrypted and usable, but the bond was not stored, so after a restart the peers must pair
+    again. `TypeError` / `ValueError` name a bad argument."""
+    _check_connection(connection)
+    if passkey is not None and not callable(passkey):
+        raise TypeError(f"passkey must be a function or None, not {type(passkey).__name__}")
+    if io not in (0, 1, 2, 3, 4):
+        raise ValueError(f"io must be one of the IO_* capabilities (0 to 4), not {io!r}")
     connection._check_connected()
     lock = connection._pair_lock
     if lock is None:
@@ -343,6 +457,8 @@ async def pair(
             return
         pairing = connection._pairing = _Pairing(passkey)
         running: list = []  # (request, task) of its prompts' handlers
+        state = _security(connection._radio)
+        failures = state.save_failures
         try:
             connection._call(ble.gap_pair)
             await connection._wait(
@@ -354,6 +470,9 @@ async def pair(
             for _, task in running:
                 task.cancel()
     _check_outcome(connection, mitm, pairing.rejected)
+    # The stack stores the bond (SET_SECRET) before it reports the pairing's outcome.
+    if bond and state.save_failures != failures and state.save_error is not None:
+        raise state.save_error
 
 
 def _check_outcome(connection: DeviceConnection, mitm: bool, rejected: "str | None") -> None:
@@ -451,6 +570,8 @@ def passkey_handler(handler: "PasskeyHandler | None") -> None:
 
         security.passkey_handler(on_passkey)
     """
+    if handler is not None and not callable(handler):
+        raise TypeError(f"handler must be a function or None, not {type(handler).__name__}")
     r = radio()
     state = _security(r)
     state.handler = handler
@@ -610,4 +731,5 @@ __all__ = [
     "load_secrets",
     "pair",
     "passkey_handler",
+    "save_error",
 ]

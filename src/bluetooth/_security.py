@@ -2,7 +2,9 @@
 
 - The program keeps the bonds: Bumble's key store is backed by GET_SECRET / SET_SECRET, so a
   program (aioble.security) decides where they live. Bonds are also kept in memory for the
-  life of the radio, so a program that stores nothing still re-encrypts until it exits.
+  life of the radio, so a program that stores nothing (no handler, or one returning None)
+  still re-encrypts until it exits. A SET_SECRET handler returning False means "not stored",
+  as on MicroPython: that bond is forgotten once its link ends.
 - Passkeys go through PASSKEY_ACTION and ``gap_passkey``: the program shows the passkey it
   chose (DISPLAY), types the one the peer shows (INPUT) or confirms a number
   (NUMERIC_COMPARISON).
@@ -62,9 +64,17 @@ class SecretStore(KeyStore):
             return  # no bonding asked for: the keys die with the link, as on NimBLE
         self.cache[name] = keys
         stored = await self.host.irq.ask(
-            ev.SET_SECRET, (SECRET_TYPE, name.encode(), self._encode(name, keys)), False
+            ev.SET_SECRET, (SECRET_TYPE, name.encode(), self._encode(name, keys)), None
         )
-        if not stored:
+        if stored is not None and not stored:
+            # The program said "not stored" (MicroPython's meaning of a False return; aioble
+            # says so when its secrets file cannot be written): the bond is not kept, so the
+            # link stays encrypted but the next one pairs again, as on a board.
+            self.cache.pop(name, None)
+            logger.warning("bluetooth: bond with %s not stored (SET_SECRET returned False)", name)
+        elif not stored:
+            # No handler, or one that does not keep secrets (None): kept in memory for the
+            # life of the radio (see the module docstring).
             logger.info("bluetooth: bond with %s kept in memory only (SET_SECRET declined)", name)
 
     async def get(self, name: str) -> PairingKeys | None:

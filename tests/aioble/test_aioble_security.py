@@ -425,8 +425,11 @@ def test_a_failed_save_keeps_the_old_file(
 
     async def main() -> None:
         p, c, chars = await connect(pair)
-        await c.pair()  # the bond is made; saving it failed (and was logged)
-        assert c.bonded
+        # The pairing succeeded, saving its bond failed: pair() says so, naming the file.
+        with pytest.raises(security.SecretsFileError, match="No space left") as info:
+            await c.pair()
+        assert info.value.path == str(path) and info.value.saving
+        assert c.encrypted
 
     run(main())
     assert path.read_text() == "[]"
