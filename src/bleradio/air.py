@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,13 @@ if TYPE_CHECKING:
 _CHANNEL_GAP_US = 200  # radio retune between two advertising channels
 _SCAN_REQ_US = airtime.pdu_time_us(airtime.SCAN_REQ_PAYLOAD)
 _CONNECT_IND_US = airtime.pdu_time_us(airtime.CONNECT_IND_PAYLOAD)
+
+# What the medium keeps of devices that left (a long-running shared radio sees thousands
+# come and go): the timelines of the latest departed devices, up to this many spans in all
+# (a few MB at most; a short program's timeline has a handful), and their radio time, for
+# at most this many devices. Older ones are forgotten; live devices are never trimmed.
+DEPARTED_SPANS = 65536
+DEPARTED_DEVICES = 1024
 
 
 @dataclass
@@ -73,6 +82,9 @@ class _Listening:
 
 @dataclass
 class _Device:
+    """A device's radio accounting; it outlives the controller (see ``account``)."""
+
+    label: str
     attached: float
     closed: float | None = None
     time: RadioTime = field(default_factory=RadioTime)
@@ -86,6 +98,14 @@ class AirMedium(Medium):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._devices: dict[VirtualController, _Device] = {}
+        # Devices that left, oldest first: their timelines (activity()) and radio time. The
+        # controllers themselves are not kept (a detached controller must be freed);
+        # ``_gone`` answers energy(controller) for as long as someone else keeps one.
+        self._departed: deque[_Device] = deque()
+        self._departed_spans = 0
+        self._gone: weakref.WeakKeyDictionary[VirtualController, _Device] = (
+            weakref.WeakKeyDictionary()
+        )
         self.profile: CurrentProfile = NRF52832
         event_length = self.options.event_length_ms
         self.event_length_us = None if event_length is None else event_length * 1000.0
@@ -93,7 +113,7 @@ class AirMedium(Medium):
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
         result = super().attach(controller, label)
-        self._devices[controller] = _Device(attached=self.loop.time())
+        self._devices[controller] = _Device(result[0], attached=self.loop.time())
         return result
 
     def detach(self, controller: VirtualController) -> None:
@@ -104,6 +124,34 @@ class AirMedium(Medium):
                 self._settle_link(link, self.loop.time())
             device.closed = self.loop.time()
         super().detach(controller)
+        if device is not None:
+            # after super(): losing its links settles them on this device too
+            del self._devices[controller]
+            device.listening = None
+            self._gone[controller] = device
+            self._keep_departed(device)
+
+    def _keep_departed(self, device: _Device) -> None:
+        self._departed.append(device)
+        self._departed_spans += len(device.activity)
+        while self._departed and (
+            self._departed_spans > DEPARTED_SPANS or len(self._departed) > DEPARTED_DEVICES
+        ):
+            oldest = self._departed.popleft()
+            self._departed_spans -= len(oldest.activity)
+            # (whoever still holds its account keeps the radio time, not the timeline)
+            oldest.activity = ActivityLog()
+
+    def account(self, controller: VirtualController) -> _Device | None:
+        """The accounting of ``controller`` (radio time from attach to close), which stays
+        valid after it leaves: ``account_energy(account)`` reports it then."""
+        return self._devices.get(controller) or self._gone.get(controller)
+
+    def account_energy(self, account: Any, profile: CurrentProfile | None = None) -> EnergyReport:
+        """The energy report of a departed device's ``account`` (see ``account``)."""
+        device: _Device = account
+        end = self.loop.time() if device.closed is None else device.closed
+        return device.time.report((end - device.attached) * 1e6, profile or self.profile)
 
     def _time(self, controller: VirtualController) -> RadioTime:
         return self._devices[controller].time
@@ -112,7 +160,7 @@ class AirMedium(Medium):
         self, controller: VirtualController, profile: CurrentProfile | None = None
     ) -> EnergyReport:
         """Radio time and charge of ``controller`` from its attach to now (or its close)."""
-        device = self._devices[controller]
+        device = self._devices.get(controller) or self._gone[controller]
         now = self.loop.time() if device.closed is None else device.closed
         if device.closed is None:
             self._settle_listening(controller, now)
@@ -129,9 +177,12 @@ class AirMedium(Medium):
                 self._settle_listening(controller, now)
         for link in list(self.links):
             self._settle_link(link, now)
+        # departed devices' timelines too (aioble run draws programs that exited), all in
+        # attach order
+        devices = sorted([*self._departed, *self._devices.values()], key=lambda d: d.attached)
         spans: list[Activity] = []
-        for controller, device in self._devices.items():
-            spans.extend(device.activity.spans(controller.label))
+        for device in devices:
+            spans.extend(device.activity.spans(device.label))
         return spans
 
     # ------------------------------------------------------------------ advertising

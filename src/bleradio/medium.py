@@ -422,6 +422,15 @@ class Medium:
         """Radio time and charge of a device: only the air-time medium keeps them."""
         raise RuntimeError("energy figures need the air-time medium (fast=False)")
 
+    def account(self, controller: VirtualController) -> Any:
+        """What to keep of a device to report its energy after it left and was freed (the
+        air-time medium's record of its radio time); None here: no air time."""
+        return None
+
+    def account_energy(self, account: Any, profile: Any = None) -> Any:
+        """The energy report of an ``account`` (see ``account``): air-time medium only."""
+        raise RuntimeError("energy figures need the air-time medium (fast=False)")
+
 
 def _ends(link: Link) -> tuple[VirtualController, VirtualController]:
     return link.central.controller, link.peripheral.controller
