@@ -29,12 +29,29 @@ other calls). So while a question is pending, a call waiting on a stack coroutin
 holds events back, and the queue is delivered up to the question, as a board's stack calls
 the handler inside such a call. If that call was made by a handler, the IRQ thread answers
 the questions itself while it waits (``wait_answering``), re-entrantly, as a board would.
+
+Bounded backlog. A board without synchronous events queues them in a fixed-size ring buffer
+and drops what does not fit, with a message. Here the events a peer or the air can raise
+without end (GATTS_WRITE from writes without response, SCAN_RESULT, GATTC_NOTIFY,
+GATTC_INDICATE) are bounded: at most ``BACKLOG`` of them wait at once, and when one more
+comes the oldest such event is dropped (the handler sees the latest values; every write
+has already landed in the attribute table), counted in ``dropped`` (``BLE.irq_dropped``)
+and logged, at most once per ``DROP_LOG_INTERVAL``. Every other event is kept: questions
+(READ_REQUEST, GET/SET_SECRET, L2CAP_ACCEPT), connects and disconnects, and the events that
+answer a program's own call (its DONE), which are bounded by the calls it makes. So a read
+request after a flood waits for at most ``BACKLOG`` slow handlers, not for the whole flood.
+
+Closing. ``close()`` (``BLE.close()``, and the at-exit power-down) ends delivery at once:
+queued events are discarded, questions get their default answer, the IRQ thread ends after
+the handler call in progress (if any) returns, and errors raised by handlers from then on
+(a disconnect handler that re-advertises while the radio powers down) are not reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import sys
 import threading
 import time
@@ -59,6 +76,15 @@ Snapshot = tuple[int, bytes] | None
 _Item = tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any, int]
 
 IDLE_EXIT = 10.0  # seconds without events after which the thread ends
+# Droppable events waiting at most (with a 50 ms handler, a read request behind a full
+# backlog waits about 3 s; MicroPython's ring buffer holds fewer).
+BACKLOG = 64
+DROP_LOG_INTERVAL = 10.0  # seconds between two "dropped" log lines
+# GATTS_WRITE, SCAN_RESULT, GATTC_NOTIFY, GATTC_INDICATE: what a peer or the air can raise
+# without end, and whose loss a program survives (values land in the table regardless).
+DROPPABLE = frozenset({3, 5, 18, 19})
+
+logger = logging.getLogger("bluetooth")
 
 
 def plain(data: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -94,6 +120,11 @@ class IrqDispatcher:
         self._gate_waiting = False  # the IRQ thread waits for calls to return
         self._delivering = False  # the IRQ thread is inside the handler
         self._local = threading.local()  # .number: this thread's registered call, or 0
+        self._droppable = 0  # droppable events in the queue
+        self.dropped = 0  # droppable events dropped because the backlog was full
+        self._dropped_logged = 0  # the count at the last log line
+        self._drop_logged_at = -DROP_LOG_INTERVAL
+        self.closed = False
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -168,6 +199,14 @@ class IrqDispatcher:
 
     def _put(self, item: _Item) -> None:
         with self._cond:
+            if self.closed:
+                if item[3] is not None:
+                    _answer(item[3], item[4])
+                return
+            if item[0] in DROPPABLE:
+                if self._droppable >= BACKLOG:
+                    self._drop_oldest()
+                self._droppable += 1
             # Mark the event with the last call started: the calls that may have caused it.
             self._queue.append((*item[:5], self._numbered))
             if item[3] is not None:
@@ -180,6 +219,47 @@ class IrqDispatcher:
                 )
                 self._thread.start()
             self._cond.notify_all()
+
+    def _drop_oldest(self) -> None:
+        """Drop the oldest droppable event (lock held; the backlog is full)."""
+        for index, queued in enumerate(self._queue):
+            if queued[0] in DROPPABLE:
+                del self._queue[index]
+                break
+        self._droppable -= 1
+        self.dropped += 1
+        now = time.monotonic()
+        if now - self._drop_logged_at >= DROP_LOG_INTERVAL:
+            # As MicroPython prints when its ring buffer is full; once in a while, not per
+            # event (a flood would otherwise flood the log too).
+            logger.warning(
+                "bluetooth %s: IRQ backlog full (the handler is slower than the events): "
+                "%d event(s) dropped (%d in all; BLE.irq_dropped)",
+                self._name,
+                self.dropped - self._dropped_logged,
+                self.dropped,
+            )
+            self._drop_logged_at = now
+            self._dropped_logged = self.dropped
+
+    def close(self) -> threading.Thread | None:
+        """End delivery (any thread): discard the queue, answer the questions with their
+        defaults, let the IRQ thread end. Returns that thread (to join, unless it is the
+        caller's own)."""
+        with self._cond:
+            if self.closed:
+                return self._thread
+            self.closed = True
+            self.handler = None
+            queue, self._queue = self._queue, deque()
+            self._droppable = 0
+            self._asks = 0
+            self._cond.notify_all()
+            thread = self._thread
+        for item in queue:
+            if item[3] is not None:
+                _answer(item[3], item[4])
+        return thread
 
     # --- delivery (the IRQ thread) -------------------------------------------------------------
 
@@ -194,10 +274,18 @@ class IrqDispatcher:
     def _next(self) -> _Item | None:
         with self._cond:
             while True:
+                if self.closed:
+                    self._gate_waiting = False
+                    self._thread = None
+                    self._thread_id = 0
+                    return None
                 if self._queue:
                     if not self._held(self._queue[0][5]):
                         self._gate_waiting = False
-                        return self._queue.popleft()
+                        item = self._queue.popleft()
+                        if item[0] in DROPPABLE:
+                            self._droppable -= 1
+                        return item
                     self._gate_waiting = True
                     self._cond.wait()  # a call returns, or a question comes
                 elif not self._cond.wait(IDLE_EXIT) and not self._queue:
@@ -228,19 +316,22 @@ class IrqDispatcher:
                 else:
                     result = self._context.run(handler, event, data)
             except BaseException as error:  # noqa: BLE001 - a handler's bug must not kill IRQs
-                _report(error)
+                if self.closed or sys.is_finalizing():
+                    # The radio is closing or the process is exiting: the handler's calls
+                    # fail because of that, not because of a bug (a disconnect handler
+                    # re-advertising while the radio powers down).
+                    logger.debug("IRQ handler error while closing", exc_info=error)
+                else:
+                    _report(error)
                 result = default
             finally:
                 self.snapshot = previous
                 self._delivering = nested
         if future is not None:
             with self._cond:
-                self._asks -= 1
-            loop = future.get_loop()
-            try:
-                loop.call_soon_threadsafe(_resolve, future, result)
-            except RuntimeError:
-                pass  # the stack loop is gone (interpreter exit)
+                if not self.closed:  # (close() reset the count)
+                    self._asks -= 1
+            _answer(future, result)
 
     def wait_answering(self, reply: _Reply, timeout: float) -> Any:
         """Wait for a stack reply on the IRQ thread (a handler's call to a method that waits
@@ -271,6 +362,14 @@ class IrqDispatcher:
     def _wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+
+def _answer(future: asyncio.Future[Any], value: Any) -> None:
+    """Resolve an ask's future on its loop (from any thread)."""
+    try:
+        future.get_loop().call_soon_threadsafe(_resolve, future, value)
+    except RuntimeError:
+        pass  # the stack loop is gone (interpreter exit)
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:
