@@ -3,6 +3,12 @@
 Methods run on the caller's thread, validate their arguments there (so a mistake is a clear
 Python error at the call), and hand the work to the stack thread. Results arrive as IRQ events,
 on the radio's IRQ thread, never before the call that caused them has returned (``_irq``).
+
+``close()`` (any thread, the radio's own handler included) ends the IRQ thread's delivery,
+powers the radio down on the stack thread, takes it off the medium and drops the process's
+at-exit hook for it, so nothing keeps the radio alive; from then on every method raises
+OSError ENODEV. At interpreter exit, the stack thread's at-exit hook does the same for the
+radios still open (``_shutdown``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
 _ADV_MAX = 31
 
 
+def _closed_error() -> OSError:
+    return OSError(errno.ENODEV, "this radio is closed: make another with new_radio() (ENODEV)")
+
+
 def _not_active() -> OSError:
     return OSError(errno.ENODEV, "Bluetooth is not active: call BLE().active(True) first (ENODEV)")
 
@@ -79,6 +89,8 @@ def _in_progress(method: Callable[Concatenate[BLE, P], R]) -> Callable[Concatena
 
     @functools.wraps(method)
     def call(self: BLE, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._closed:
+            raise _closed_error()
         irq = self._irq
         number = irq.call_started()
         try:
@@ -135,14 +147,64 @@ class BLE:
         self._adv_data = b""
         self._resp_data = b""
         self._host = RadioHost(self)
-        self._stack.on_shutdown(self._host.close)
+        self._closed = False
+        self._stack.on_shutdown(self._shutdown)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass  # the instance is made once, by _create
 
     def __repr__(self) -> str:
         name = f" {self._label!r}" if self._label else ""
-        return f"<BLE{name} {'active' if self._active else 'inactive'}>"
+        state = "closed" if self._closed else "active" if self._active else "inactive"
+        return f"<BLE{name} {state}>"
+
+    def __enter__(self) -> BLE:
+        if self._closed:
+            raise _closed_error()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Power the radio down and free it: its IRQ thread ends, it leaves the medium, and
+        every method raises OSError ENODEV from now on. Closing twice does nothing.
+
+        Beyond MicroPython (a board's radio lives as long as the board). Queued events are
+        discarded and the handler is not called again. Closing the process's default radio
+        is allowed: ``bluetooth.BLE()`` then makes a new default radio."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        thread = self._irq.close()
+        self._active = False
+        self._stack.remove_shutdown(self._shutdown)
+        try:
+            self._stack.run(self._host.close(), timeout=10.0)
+        except Exception:  # noqa: BLE001 - the radio is gone either way
+            logger.debug("error while closing a radio", exc_info=True)
+        global _default
+        with _default_lock:
+            if _default is self:
+                _default = None
+        if thread is not None and thread is not threading.current_thread():
+            # It ends once the handler call in progress returns; one that blocks for good
+            # keeps its thread (nothing can stop it), so do not wait for it for long.
+            thread.join(timeout=2.0)
+
+    @property
+    def irq_dropped(self) -> int:
+        """The events dropped because the handler fell behind (GATTS_WRITE, SCAN_RESULT,
+        GATTC_NOTIFY, GATTC_INDICATE beyond a bounded backlog; see ``bluetooth._irq``),
+        as a board drops events its IRQ ring buffer cannot hold."""
+        return self._irq.dropped
+
+    async def _shutdown(self) -> None:
+        """At interpreter exit (the stack thread's at-exit hook): no more events (a handler
+        must not run, and fail, while the process stops), then a clean power-down."""
+        self._irq.close()
+        await self._host.close()
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -266,6 +328,8 @@ class BLE:
 
     def irq(self, handler: Callable[[int, tuple[Any, ...]], Any] | None) -> None:
         """Set the function called as ``handler(event, data)`` for every event."""
+        if self._closed:
+            raise _closed_error()
         if handler is not None and not callable(handler):
             raise TypeError(f"irq handler must be callable or None, not {type(handler).__name__}")
         self._irq.handler = handler

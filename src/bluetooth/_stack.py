@@ -152,6 +152,13 @@ class StackThread:
     def on_shutdown(self, hook: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._shutdown_hooks.append(hook)
 
+    def remove_shutdown(self, hook: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Forget a hook (a radio closed early: the list must not keep it alive)."""
+        try:
+            self._shutdown_hooks.remove(hook)
+        except ValueError:
+            pass
+
     def _at_exit(self) -> None:
         """At interpreter exit, let each radio power down cleanly (peers see a proper
         disconnect, shared radios see the controller leave) before the thread dies."""
