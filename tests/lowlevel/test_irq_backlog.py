@@ -74,7 +74,7 @@ def test_a_write_flood_into_a_slow_handler_is_bounded_and_counted(make_radio, ca
     assert writes[-1] == (peer, char)
     # A disconnect is never dropped, even behind a full backlog.
     release.clear()
-    for i in range(2 * BACKLOG):
+    for _ in range(2 * BACKLOG):
         c.gattc_write(conn, char, b"more")
     c.gap_disconnect(conn)
     release.set()
@@ -84,7 +84,7 @@ def test_a_write_flood_into_a_slow_handler_is_bounded_and_counted(make_radio, ca
 
 def test_nothing_is_dropped_while_the_handler_keeps_up(make_radio) -> None:
     central, peripheral = make_radio("c"), make_radio("p")
-    (c, crec), (p, prec) = central, peripheral
+    (c, _), (p, prec) = central, peripheral
     ((char,),) = p.gatts_register_services([SERVICE])
     conn, peer = connect(central, peripheral)
     for i in range(BACKLOG // 2):
