@@ -33,13 +33,17 @@ the questions itself while it waits (``wait_answering``), re-entrantly, as a boa
 Bounded backlog. A board without synchronous events queues them in a fixed-size ring buffer
 and drops what does not fit, with a message. Here the events a peer or the air can raise
 without end (GATTS_WRITE from writes without response, SCAN_RESULT, GATTC_NOTIFY,
-GATTC_INDICATE) are bounded: at most ``BACKLOG`` of them wait at once, and when one more
-comes the oldest such event is dropped (the handler sees the latest values; every write
-has already landed in the attribute table), counted in ``dropped`` (``BLE.irq_dropped``)
-and logged, at most once per ``DROP_LOG_INTERVAL``. Every other event is kept: questions
-(READ_REQUEST, GET/SET_SECRET, L2CAP_ACCEPT), connects and disconnects, and the events that
-answer a program's own call (its DONE), which are bounded by the calls it makes. So a read
-request after a flood waits for at most ``BACKLOG`` slow handlers, not for the whole flood.
+GATTC_INDICATE) are bounded: at most ``BACKLOG[event]`` of each wait at once, and when one
+more comes the oldest of its kind is dropped, counted in ``dropped`` (``BLE.irq_dropped``)
+and logged, at most once per ``DROP_LOG_INTERVAL``. Writes and scan results keep few (the
+handler sees the latest values; every write has already landed in the attribute table, and
+an advertiser repeats itself), so a read request after a write flood waits for at most 64
+slow handlers, not for the whole flood. Notifications and indications carry data a
+program may want every piece of (aioble's `notifications()` queue): they keep thousands,
+enough for a handler that keeps up on average to ride out the bursts of a fast link.
+Every other event is kept: questions (READ_REQUEST, GET/SET_SECRET, L2CAP_ACCEPT),
+connects and disconnects, and the events that answer a program's own call (its DONE),
+which are bounded by the calls it makes.
 
 Closing. ``close()`` (``BLE.close()``, and the at-exit power-down) ends delivery at once:
 queued events are discarded, questions get their default answer, the IRQ thread ends after
@@ -76,13 +80,13 @@ Snapshot = tuple[int, bytes] | None
 _Item = tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any, int]
 
 IDLE_EXIT = 10.0  # seconds without events after which the thread ends
-# Droppable events waiting at most (with a 50 ms handler, a read request behind a full
-# backlog waits about 3 s; MicroPython's ring buffer holds fewer).
-BACKLOG = 64
+# What a peer or the air can raise without end, and how many of each may wait: GATTS_WRITE
+# and SCAN_RESULT 64 (with a 50 ms handler a read request behind them waits about 3 s;
+# MicroPython's ring buffer holds fewer), GATTC_NOTIFY and GATTC_INDICATE 8192 (about 2 MB
+# of 20-byte values at the most).
+BACKLOG = {3: 64, 5: 64, 18: 8192, 19: 8192}
 DROP_LOG_INTERVAL = 10.0  # seconds between two "dropped" log lines
-# GATTS_WRITE, SCAN_RESULT, GATTC_NOTIFY, GATTC_INDICATE: what a peer or the air can raise
-# without end, and whose loss a program survives (values land in the table regardless).
-DROPPABLE = frozenset({3, 5, 18, 19})
+DROPPABLE = frozenset(BACKLOG)
 
 logger = logging.getLogger("bluetooth")
 
@@ -120,7 +124,7 @@ class IrqDispatcher:
         self._gate_waiting = False  # the IRQ thread waits for calls to return
         self._delivering = False  # the IRQ thread is inside the handler
         self._local = threading.local()  # .number: this thread's registered call, or 0
-        self._droppable = 0  # droppable events in the queue
+        self._droppable = dict.fromkeys(BACKLOG, 0)  # droppable events in the queue, by kind
         self.dropped = 0  # droppable events dropped because the backlog was full
         self._dropped_logged = 0  # the count at the last log line
         self._drop_logged_at = -DROP_LOG_INTERVAL
@@ -203,10 +207,11 @@ class IrqDispatcher:
                 if item[3] is not None:
                     _answer(item[3], item[4])
                 return
-            if item[0] in DROPPABLE:
-                if self._droppable >= BACKLOG:
-                    self._drop_oldest()
-                self._droppable += 1
+            kind = item[0]
+            if kind in DROPPABLE:
+                if self._droppable[kind] >= BACKLOG[kind]:
+                    self._drop_oldest(kind)
+                self._droppable[kind] += 1
             # Mark the event with the last call started: the calls that may have caused it.
             self._queue.append((*item[:5], self._numbered))
             if item[3] is not None:
@@ -220,13 +225,13 @@ class IrqDispatcher:
                 self._thread.start()
             self._cond.notify_all()
 
-    def _drop_oldest(self) -> None:
-        """Drop the oldest droppable event (lock held; the backlog is full)."""
+    def _drop_oldest(self, kind: int) -> None:
+        """Drop the oldest event of `kind` (lock held; its backlog is full)."""
         for index, queued in enumerate(self._queue):
-            if queued[0] in DROPPABLE:
+            if queued[0] == kind:
                 del self._queue[index]
                 break
-        self._droppable -= 1
+        self._droppable[kind] -= 1
         self.dropped += 1
         now = time.monotonic()
         if now - self._drop_logged_at >= DROP_LOG_INTERVAL:
@@ -252,7 +257,7 @@ class IrqDispatcher:
             self.closed = True
             self.handler = None
             queue, self._queue = self._queue, deque()
-            self._droppable = 0
+            self._droppable = dict.fromkeys(BACKLOG, 0)
             self._asks = 0
             self._cond.notify_all()
             thread = self._thread
@@ -284,7 +289,7 @@ class IrqDispatcher:
                         self._gate_waiting = False
                         item = self._queue.popleft()
                         if item[0] in DROPPABLE:
-                            self._droppable -= 1
+                            self._droppable[item[0]] -= 1
                         return item
                     self._gate_waiting = True
                     self._cond.wait()  # a call returns, or a question comes

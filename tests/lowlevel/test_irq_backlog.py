@@ -2,7 +2,7 @@
 
 A peer writing without response as fast as it can, into a handler that sleeps, used to grow
 the process without end (one queued event per write) and put a later read request behind the
-whole flood. Now at most ``_irq.BACKLOG`` droppable events wait; the rest are dropped,
+whole flood. Now at most ``_irq.BACKLOG[GATTS_WRITE]`` of its events wait; the rest are dropped,
 counted in ``BLE.irq_dropped`` and logged once, and events whose answer matters (a read
 request) or that a program must see (a disconnect) still come. The flood is measured in
 writes, not seconds, and the waits are for events (a busy two-core machine only slows it).
@@ -29,7 +29,7 @@ SERVICE = (
 )
 FLOOD = 3000  # writes: far more than the backlog holds
 # (getattr: so that on code without a bound this fails on the behaviour, not on the name.)
-BACKLOG: int = getattr(_irq, "BACKLOG", 64)
+BACKLOG: int = _irq.BACKLOG[3]  # GATTS_WRITE, what a write flood fills
 
 
 def test_a_write_flood_into_a_slow_handler_is_bounded_and_counted(make_radio, caplog) -> None:
