@@ -76,6 +76,20 @@ def build(
     raises `ValueError` naming it. `services` are `bluetooth.UUID`s (anything whose bytes()
     is the 2, 4 or 16 little-endian bytes).
     """
+    # Checked before anything is built: struct.pack would raise struct.error (or, on a board,
+    # keep the low bits), and bytes(5) is five zero bytes rather than a mistake.
+    if name is not None and not isinstance(name, (str, bytes, bytearray, memoryview)):
+        raise TypeError(f"name must be a str or bytes, not {type(name).__name__}")
+    if appearance is not None:
+        _check_u16(appearance, "appearance")
+    if manufacturer is not None:
+        if not isinstance(manufacturer, (tuple, list)) or len(manufacturer) != 2:
+            raise TypeError(f"manufacturer must be a (company_id, data) pair, not {manufacturer!r}")
+        _check_u16(manufacturer[0], "manufacturer company_id")
+        if not isinstance(manufacturer[1], (str, bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"manufacturer data must be bytes or str, not {type(manufacturer[1]).__name__}"
+            )
     adv = bytearray()
     resp = bytearray()
 
@@ -125,6 +139,13 @@ def build(
         )
 
     return bytes(adv), bytes(resp)
+
+
+def _check_u16(value: "Any", name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not 0 <= value <= 0xFFFF:
+        raise ValueError(f"{name} must be 0 to 0xFFFF (16 bits), not {value}")
 
 
 def _split(data: bytes, size: int) -> "list[bytes]":

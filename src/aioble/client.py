@@ -368,7 +368,22 @@ class ClientCharacteristic(BaseClientCharacteristic):
         """Write this characteristic's CCCD (found by descriptor discovery the first time) so
         the peer sends notifications and/or indications; `subscribe(False)` unsubscribes.
         Awaits the peer's acknowledgement. Raises `ValueError` if the characteristic has no
-        CCCD, `GattError`, `DeviceDisconnectedError`, `asyncio.TimeoutError`."""
+        CCCD or does not support what is asked (`notify=True` alone on an indicate-only one:
+        `subscribe(indicate=True)` there subscribes to indications only, since notify is
+        True by default), `GattError`, `DeviceDisconnectedError`, `asyncio.TimeoutError`."""
+        properties = self.properties
+        if indicate and not properties & _FLAG_INDICATE:
+            raise ValueError(
+                f"indicate=True: characteristic {self.uuid} does not support indications "
+                f"(properties 0x{properties:02x})"
+            )
+        if notify and not properties & _FLAG_NOTIFY:
+            if not indicate:
+                raise ValueError(
+                    f"notify=True: characteristic {self.uuid} does not support notifications "
+                    f"(properties 0x{properties:02x})"
+                )
+            notify = False  # the default, beside an explicit indicate=True
         cccd = self._cccd
         if cccd is None:
             cccd = self._cccd = await self.descriptor(bluetooth.UUID(_CCCD_UUID))

@@ -30,7 +30,7 @@ from .core import (
     register_stop_handler,
     wait_for_ms,
 )
-from .device import DeviceConnection, DeviceDisconnectedError
+from .device import DeviceConnection, DeviceDisconnectedError, _check_connection
 
 try:
     from typing import TYPE_CHECKING
@@ -430,6 +430,7 @@ async def accept(
     Returns at once with a channel the peer opened earlier (see `listen`). Raises
     `asyncio.TimeoutError` after `timeout_ms`, `DeviceDisconnectedError` if the link drops
     (or `aioble.stop()`)."""
+    _check_connection(connection)
     connection._check_connected()
     _listen(connection._radio, psm, mtu)
     state = _channels(connection)
@@ -462,6 +463,7 @@ async def connect(
     Raises `L2CAPConnectionError(status)` if the peer refuses or does not listen on `psm`,
     `asyncio.TimeoutError` after `timeout_ms` (the attempt is abandoned: a channel that opens
     later is closed at once), `DeviceDisconnectedError` if the link drops."""
+    _check_connection(connection)
     connection._check_connected()
     state = _channels(connection)
     pending = _Connect(psm)

@@ -69,12 +69,13 @@ async def advertise(
     """Advertise until a central connects; returns the new `DeviceConnection`.
 
     Without `adv_data` / `resp_data` the payload is built from the other arguments (see
-    `aioble._advdata.build`; `ValueError` names a field that does not fit). Advertising stops
+    `aioble._advdata.build`; `ValueError` names a field that does not fit, `TypeError` /
+    `ValueError` an argument of the wrong type or out of range). Advertising stops
     when this returns or raises. Raises `asyncio.TimeoutError` after `timeout_ms`,
     `DeviceDisconnectedError` if `aioble.stop()` is called meanwhile. A non-connectable
     advertisement only ends by timeout, cancellation or stop().
     """
-    r = ensure_active()
+    # Built first: a bad argument raises before the radio is turned on.
     if not adv_data and not resp_data:
         adv_data, resp_data = _advdata.build(
             limited_disc=limited_disc,
@@ -84,6 +85,7 @@ async def advertise(
             appearance=appearance,
             manufacturer=manufacturer,
         )
+    r = ensure_active()
     state = _peripheral(r)
     if state.advertisement is not None:
         raise ValueError("already advertising")

@@ -10,6 +10,8 @@
 
 from collections import deque
 
+import bluetooth
+
 from .core import (
     Radio,
     ThreadSafeFlag,
@@ -22,7 +24,7 @@ from .core import (
     register_stop_handler,
     wait_for_ms,
 )
-from .device import DeviceConnection, DeviceDisconnectedError
+from .device import DeviceConnection, DeviceDisconnectedError, _check_connection
 
 try:
     from typing import TYPE_CHECKING
@@ -31,8 +33,6 @@ except ImportError:
 
 if TYPE_CHECKING:
     from typing import Any
-
-    import bluetooth
 
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_GATTS_READ_REQUEST = const(4)
@@ -65,6 +65,34 @@ _ATT_UNLIKELY_ERROR = const(0x0E)
 # `_write_data` value telling a waiting written() that the radio was stopped.
 _STOPPED = object()
 
+# Attribute handles are 16-bit (1 to 0xFFFF); the stack puts the GAP service (5 handles) and
+# the GATT service (4) first, as on MicroPython boards.
+_MAX_HANDLE = const(0xFFFF)
+_STACK_HANDLES = const(9)
+
+
+def _check_uuid(uuid: "Any", what: str) -> None:
+    # bluetooth.UUID("notauuid") or 0x180F are common slips; the stack would only say so at
+    # register_services(), far from the line that made the mistake.
+    if not isinstance(uuid, bluetooth.UUID):
+        raise TypeError(
+            f"{what} uuid must be a bluetooth.UUID, not {type(uuid).__name__} ({uuid!r}); "
+            "write bluetooth.UUID(...)"
+        )
+
+
+def _check_value(value: "Any", name: str) -> None:
+    """TypeError naming `name` unless `value` is a str or a buffer (bytes, bytearray,
+    memoryview, array). An int would be taken as a length (bytes(5): five zero bytes)."""
+    if isinstance(value, str):
+        return
+    try:
+        memoryview(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be bytes, bytearray, memoryview or str, not {type(value).__name__}"
+        ) from None
+
 
 class _ServerState:
     def __init__(self, radio: Radio) -> None:
@@ -85,8 +113,16 @@ class Service:
     """A primary service of our GATT database."""
 
     def __init__(self, uuid: "bluetooth.UUID") -> None:
+        _check_uuid(uuid, "Service")
         self.uuid = uuid
         self.characteristics: list = []
+
+    def _handles(self) -> int:
+        """How many attribute handles this service takes in the database."""
+        n = 1
+        for c in self.characteristics:
+            n += 2 + len(c.descriptors) + (1 if c.flags & (_FLAG_NOTIFY | _FLAG_INDICATE) else 0)
+        return n
 
     def _tuple(self) -> tuple:
         return (self.uuid, tuple(c._tuple() for c in self.characteristics))
@@ -131,6 +167,7 @@ class BaseCharacteristic:
     def write(self, data: "bytes | str", send_update: bool = False) -> None:
         """Set the value in our database; with `send_update`, also notify/indicate the
         clients subscribed to it."""
+        _check_value(data, "data")
         if self._value_handle is None:
             self._initial = data
         else:
@@ -211,6 +248,11 @@ class Characteristic(BaseCharacteristic):
         write_encrypted: bool = False,
         write_authenticated: bool = False,
     ) -> None:
+        if not isinstance(service, Service):
+            raise TypeError(f"service must be a Service, not {type(service).__name__}")
+        _check_uuid(uuid, "Characteristic")
+        if initial is not None:
+            _check_value(initial, "initial")
         service.characteristics.append(self)
         self.descriptors: list = []
         flags = 0
@@ -245,6 +287,7 @@ class Characteristic(BaseCharacteristic):
         return (self.uuid, flags)
 
     def _handle_for(self, connection: DeviceConnection, flag: int) -> "tuple[Any, int, int]":
+        _check_connection(connection)
         if not (self.flags & flag):
             raise ValueError("Not supported")
         conn_handle = connection._check_connected()
@@ -255,6 +298,8 @@ class Characteristic(BaseCharacteristic):
     def notify(self, connection: DeviceConnection, data: "bytes | str | None" = None) -> None:
         """Send a notification to `connection` (whether or not it subscribed) with `data`, or
         the current value. Raises `DeviceDisconnectedError` if the link is down."""
+        if data is not None:
+            _check_value(data, "data")
         ble, conn_handle, value_handle = self._handle_for(connection, _FLAG_NOTIFY)
         if data is None:
             ble.gatts_notify(conn_handle, value_handle)
@@ -272,6 +317,8 @@ class Characteristic(BaseCharacteristic):
         Raises `GattError` if it was not acknowledged, `DeviceDisconnectedError` if the link
         drops, `asyncio.TimeoutError` after `timeout_ms`, `ValueError` if one is already in
         flight on this connection."""
+        if data is not None:
+            _check_value(data, "data")
         ble, conn_handle, value_handle = self._handle_for(connection, _FLAG_INDICATE)
         if conn_handle in self._indications:
             raise ValueError("In progress")
@@ -330,6 +377,13 @@ class Descriptor(BaseCharacteristic):
         write: bool = False,
         initial: "bytes | str | None" = None,
     ) -> None:
+        if not isinstance(characteristic, Characteristic):
+            raise TypeError(
+                f"characteristic must be a Characteristic, not {type(characteristic).__name__}"
+            )
+        _check_uuid(uuid, "Descriptor")
+        if initial is not None:
+            _check_value(initial, "initial")
         characteristic.descriptors.append(self)
         flags = 0
         if read:
@@ -345,7 +399,22 @@ class Descriptor(BaseCharacteristic):
 def register_services(*services: Service) -> None:
     """Register `services` as this radio's GATT database (turning the radio on), replacing
     what was there. Works before `asyncio.run`. After `aioble.stop()` they come back by
-    themselves when the radio is next turned on."""
+    themselves when the radio is next turned on.
+
+    Raises `TypeError` if an argument is not a Service, `ValueError` if the database needs
+    more than the 65535 attribute handles there are."""
+    handles = _STACK_HANDLES
+    for i, service in enumerate(services):
+        if not isinstance(service, Service):
+            raise TypeError(
+                f"register_services: argument {i + 1} must be a Service, not {type(service).__name__}"
+            )
+        handles += service._handles()
+    if handles > _MAX_HANDLE:
+        raise ValueError(
+            f"register_services: the database needs {handles} attribute handles "
+            f"(with the stack's {_STACK_HANDLES}); at most {_MAX_HANDLE} fit"
+        )
     r = radio()
     state = _server(r)
     state.services = services
