@@ -258,20 +258,20 @@ def _read_secrets(path: str) -> dict:
     return secrets
 
 
-_B64_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 
 def _b64decode(text: str) -> "bytes | None":
     """The bytes of base64 `text` (a trailing newline allowed, as the reference library writes
     it), or None if it is not base64. CPython's a2b_base64 skips characters outside the
     alphabet, so a corrupt value would load as other bytes: they are refused here first."""
-    data = text.rstrip("\n").encode()
-    for c in data:
+    text = text.rstrip("\n")
+    for c in text:  # (str in str: a board's bytes does not look up ints)
         if c not in _B64_CHARS:
             return None
     try:
-        return binascii.a2b_base64(data)
-    except ValueError:  # binascii.Error is a ValueError; a board raises ValueError itself
+        return binascii.a2b_base64(text.encode())
+    except (ValueError, TypeError):  # binascii.Error is a ValueError; a board raises either
         return None
 
 
