@@ -168,6 +168,22 @@ class StackThread:
                 self.run(hook(), timeout=5.0)
             except Exception:  # noqa: BLE001 - exiting anyway
                 logger.debug("shutdown hook failed", exc_info=True)
+        try:
+            self.run(_cancel_pending(), timeout=5.0)
+        except Exception:  # noqa: BLE001 - exiting anyway
+            logger.debug("cancelling the stack's tasks failed", exc_info=True)
+
+
+async def _cancel_pending() -> None:
+    """Cancel the stack loop's tasks still pending at exit (an L2CAP disconnect awaiting a
+    peer that is gone, say), and let them unwind: a task the interpreter destroys pending
+    prints "Task was destroyed but it is pending!" into the program's output."""
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2.0)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
