@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from types import CodeType, ModuleType, TracebackType
 from typing import Any
 
-from mpemu.dialect import importer, runtime, transform, viper
+from mpemu.dialect import importer, mpjson, mpstruct, mptime, runtime, transform, viper
 
 __all__ = ["compile_program", "install", "program_builtins", "program_traceback"]
 
@@ -36,7 +36,11 @@ _REPLACED = {
     "time": "mpemu.dialect.mptime",
     "utime": "mpemu.dialect.mptime",
 }
-_HELPER_FILES = {os.path.abspath(runtime.__file__)}
+# Frames of these stand where CPython's own (C) functions would: a program's traceback ends
+# at its own line, as it does for struct.pack there.
+_HELPER_FILES = {
+    os.path.abspath(module.__file__ or "") for module in (runtime, mpstruct, mpjson, mptime)
+}
 
 _builtins: dict[str, Any] | None = None
 

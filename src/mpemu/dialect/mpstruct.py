@@ -40,6 +40,9 @@ class error(_struct.error, ValueError):  # noqa: N818 - the module's own name
     """What MicroPython raises (a ValueError), still caught by `except struct.error`."""
 
 
+error.__module__ = "struct"  # a traceback names it as the program's module: struct.error
+
+
 def _fields(fmt: str) -> tuple[str, list[tuple[str, int]]]:
     """The byte-order prefix and (code, count) of each field of `fmt`."""
     prefix = fmt[:1] if fmt[:1] in "@=<>!" else ""
