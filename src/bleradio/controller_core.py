@@ -101,6 +101,7 @@ class ControllerCore:
         self.preferred_interval = (
             None if options.conn_interval_ms is None else round(options.conn_interval_ms / 1.25)
         )
+        self.max_connections = options.max_connections
 
     def _reset_core_state(self) -> None:
         self.event_mask = hp.DEFAULT_EVENT_MASK
@@ -371,6 +372,11 @@ class ControllerCore:
     @property
     def links(self) -> list[LinkEnd]:
         return list(self._handles.values())
+
+    def at_connection_limit(self) -> bool:
+        """Whether this controller holds as many links as it may (``max_connections``): a
+        link counts until its Disconnection Complete, as a controller frees its context."""
+        return len(self._handles) >= self.max_connections
 
     def _end(self, params: bytes) -> LinkEnd | None:
         (handle,) = struct.unpack_from("<H", params)

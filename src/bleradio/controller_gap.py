@@ -144,6 +144,12 @@ class Gap(ControllerCore):
         own_type = self.adv_own_address_type
         if own_type in (1, 3) and self.random_address == _ZERO_ADDRESS:
             return hp.INVALID_HCI_COMMAND_PARAMETERS
+        # A connectable advertiser must be able to take the link it invites: at the limit
+        # a controller refuses (non-connectable and scannable advertising still go on).
+        if _ADV_TYPE_TO_PDU[self.adv_type] in (ADV_IND, ADV_DIRECT_IND) and (
+            self.at_connection_limit()
+        ):
+            return hp.CONNECTION_LIMIT_EXCEEDED
         self.advertising = True
         self._adv_pdu = self._make_adv_pdu()
         if self.adv_type == 0x01:
@@ -333,6 +339,9 @@ class Gap(ControllerCore):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         if own_type in (1, 3) and self.random_address == _ZERO_ADDRESS:
             return hp.INVALID_HCI_COMMAND_PARAMETERS
+        # no room for the link it would make: refused in the Command Status, no scan starts
+        if self.at_connection_limit():
+            return hp.CONNECTION_LIMIT_EXCEEDED
         self.initiating = {
             "filter_policy": policy,
             "peer": (peer_type, peer_address),

@@ -101,6 +101,10 @@ class MediumOptions:
     conn_interval_ms: the interval a controller picks inside the host's range (clamped
         to it); None: the top of the range, as NimBLE's and rootcanal's controllers do.
     event_length_ms: the longest connection event; None: the whole interval (less T_IFS).
+    max_connections: links one controller may hold at once (as central and peripheral
+        together). Beyond it a controller refuses with Connection Limit Exceeded (0x09):
+        LE Set Advertising Enable of connectable advertising, LE Create Connection; and a
+        CONNECT_IND that would exceed either side's limit is not taken.
     """
 
     fast: bool = False
@@ -110,6 +114,9 @@ class MediumOptions:
     data_length: int = 251
     conn_interval_ms: float | None = None
     event_length_ms: float | None = None
+    # 4 as a typical board: MicroPython's ESP32 port configures NimBLE with
+    # CONFIG_BT_NIMBLE_MAX_CONNECTIONS=4 (more needs -o max_connections=N).
+    max_connections: int = 4
 
     def __post_init__(self) -> None:
         phy = str(self.phy).upper()
@@ -126,6 +133,15 @@ class MediumOptions:
             )
         if self.event_length_ms is not None and not 0.5 <= self.event_length_ms <= 4000:
             raise ValueError(f"event_length_ms={self.event_length_ms!r}: expected 0.5 to 4000")
+        # 0x0EFF: the largest connection handle, so the most links a controller can number
+        if (
+            isinstance(self.max_connections, bool)
+            or not isinstance(self.max_connections, int)
+            or not 1 <= self.max_connections <= 0x0EFF
+        ):
+            raise ValueError(
+                f"max_connections={self.max_connections!r}: expected an integer, 1 to 3839"
+            )
 
     @classmethod
     def from_env(cls, environ: Any = os.environ) -> MediumOptions:
@@ -334,6 +350,11 @@ class Medium:
             return None
         if not advertiser.accepts_connection(pdu, address_type, address):
             return None
+        # Either side may have reached its limit since it started advertising or initiating
+        # (a link made in the other role meanwhile): the initiator then sends no CONNECT_IND
+        # and keeps initiating; the advertiser ignores it and keeps advertising. No link.
+        if initiator.at_connection_limit() or advertiser.at_connection_limit():
+            return None
         central_handle = initiator.allocate_handle()
         peripheral_handle = advertiser.allocate_handle()
         link = Link(
@@ -443,7 +464,7 @@ _media: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Medium] = weakref.W
 
 def configure(**options: Any) -> None:
     """Options of the in-process medium (``MediumOptions`` fields: ``fast``, ``seed``,
-    ``phy``, ``data_length``, ``conn_interval_ms``, ``event_length_ms``).
+    ``phy``, ``data_length``, ``conn_interval_ms``, ``event_length_ms``, ``max_connections``).
 
     Effective for media made after the call (one per event loop, made when the first
     virtual controller of that loop opens); environment variables (``AIOBLE_RADIO_FAST``,
