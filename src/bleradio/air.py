@@ -62,6 +62,8 @@ class _LinkState:
     next_event: int = 0  # first event number not yet run
     timer: asyncio.TimerHandle | None = None
     drawn: int = 0  # first event number not yet on the timeline
+    skipped: int = 0  # events the scheduler skipped (the radio was in another link's event)
+    skipped_run: int = 0  # of them, in a row up to now: served last is 0
 
 
 @dataclass
@@ -109,6 +111,9 @@ class AirMedium(Medium):
         self.profile: CurrentProfile = NRF52832
         event_length = self.options.event_length_ms
         self.event_length_us = None if event_length is None else event_length * 1000.0
+        # Each device's radio: until when it is in a connection event, and of which link
+        # (one radio serves one event at a time; see ``_scheduled``).
+        self._radio_busy: dict[VirtualController, tuple[float, Link]] = {}
 
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
@@ -339,6 +344,8 @@ class AirMedium(Medium):
             return
         # data queued during this event (a kick) waits for the next one
         state.next_event = n + 1
+        if not used and not dry and not self._scheduled(link, state, n):
+            return
         central, peripheral = link.central, link.peripheral
         if dry and not (("c" in dry and central.tx) or ("p" in dry and peripheral.tx)):
             self._end_event(link, n, used)
@@ -380,6 +387,8 @@ class AirMedium(Medium):
                         if state.timer is not None:  # a kick during this event: resume first
                             state.timer.cancel()
                         start = state.anchor + n * state.interval
+                        # the radio stays in this event while it waits for the host
+                        self._occupy(link, state, n, used + empty_us + 2 * airtime.T_IFS_US)
                         state.timer = self.loop.call_at(
                             start + used / 1e6, self._event, link, n, used, dry
                         )
@@ -392,14 +401,81 @@ class AirMedium(Medium):
         if link.state is not state:
             # The update's instant was this event: it counts in the old segment (already
             # settled), and data still queued goes in the new one's events.
+            self._occupy(link, state, n, used)
             self._account_event(link, state, n, used)
             if link.alive and (central.tx or peripheral.tx):
                 self.kick(link)
             return
         self._end_event(link, n, used)
 
+    def _scheduled(self, link: Link, state: _LinkState, n: int) -> bool:
+        """Whether event ``n`` of ``link`` gets the radios of both its devices.
+
+        A controller has one radio: when one of its links' events overlaps another's
+        (several links, anchors close together), its scheduler serves one and skips the
+        other for that interval, as NimBLE's and Zephyr's do. The rule here, deterministic:
+        an event that starts while either device is still in another link's event is
+        skipped; and an event yields to another link of its devices that was skipped last
+        time and is due before this one could do its first exchange (so neither starves). A
+        skipped event is not run: its counter still advances and data waits for the next;
+        skipped for longer than the supervision timeout, the link is lost (0x08) on both
+        sides, as when the peer stays silent. Only events that carry data are simulated,
+        so only those compete (idle events are counted in closed form).
+        """
+        start = state.anchor + n * state.interval
+        ends = (link.central.controller, link.peripheral.controller)
+        busy = any(
+            other is not link and until > start + 1e-9
+            for until, other in (self._radio_busy.get(c, (0.0, link)) for c in ends)
+        )
+        if not busy:
+            # its first exchange: the head of each queue, and the gaps
+            central, peripheral = link.central, link.peripheral
+            exchange = (
+                airtime.pdu_time_us(
+                    _octets(central.tx[0] if central.tx else None),
+                    link.phy_c_to_p,
+                    mic=central.encrypted,
+                )
+                + airtime.pdu_time_us(
+                    _octets(peripheral.tx[0] if peripheral.tx else None),
+                    link.phy_p_to_c,
+                    mic=peripheral.encrypted,
+                )
+                + 2 * airtime.T_IFS_US
+            ) / 1e6
+            for other in self.links:
+                other_state: _LinkState | None = other.state
+                if (
+                    other is link
+                    or other_state is None
+                    or not other_state.skipped_run
+                    or other_state.timer is None
+                    or not set(_ends_of(other)) & set(ends)
+                ):
+                    continue
+                if other_state.timer.when() < start + exchange - 1e-9:
+                    busy = True  # it is owed this one
+                    break
+        if not busy:
+            state.skipped_run = 0
+            return True
+        state.skipped += 1
+        state.skipped_run += 1
+        if state.skipped_run * state.interval > link.timeout * 0.010:
+            # no event for a whole supervision timeout: both sides give up (0x08)
+            self.close_link(link)
+            for end in (link.central, link.peripheral):
+                if not end.controller.closed:
+                    end.controller.on_link_lost(end)
+            return False
+        if link.central.tx or link.peripheral.tx:
+            self.kick(link)  # the next event (next_event is already n + 1)
+        return False
+
     def _end_event(self, link: Link, n: int, used: float) -> None:
         state: _LinkState = link.state
+        self._occupy(link, state, n, used)
         self._draw_idle_events(link, n)
         self._account_event(link, state, n, used)
         state.drawn = max(state.drawn, n + 1)
@@ -410,6 +486,13 @@ class AirMedium(Medium):
         state.next_event = n + 1
         if link.alive and (link.central.tx or link.peripheral.tx):
             self.kick(link)
+
+    def _occupy(self, link: Link, state: _LinkState, n: int, used: float) -> None:
+        """Both devices' radios were in event ``n`` of ``link`` for ``used`` µs."""
+        until = state.anchor + n * state.interval + used / 1e6
+        for end in (link.central, link.peripheral):
+            if self._radio_busy.get(end.controller, (0.0, link))[0] < until:
+                self._radio_busy[end.controller] = (until, link)
 
     def _account_event(self, link: Link, state: _LinkState, n: int, used: float) -> None:
         """Event ``n`` of ``state``'s segment, ``used`` µs long, on both timelines and
@@ -494,6 +577,10 @@ class AirMedium(Medium):
             self.kick(link)
 
     def close_link(self, link: Link) -> None:
+        # a gone link competes no more (and must not keep its controllers alive)
+        for controller in _ends_of(link):
+            if self._radio_busy.get(controller, (0.0, None))[1] is link:
+                del self._radio_busy[controller]
         if link.state is not None and link.alive:
             self._settle_link(link, self.loop.time())
             if link.state.timer is not None:
@@ -519,6 +606,10 @@ class AirMedium(Medium):
         import logging
 
         logging.getLogger(__name__).exception("%r failed in an air-time event", what)
+
+
+def _ends_of(link: Link) -> tuple[VirtualController, VirtualController]:
+    return link.central.controller, link.peripheral.controller
 
 
 def _octets(pdu: tuple[int, Any, Any] | None) -> int:
