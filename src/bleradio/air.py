@@ -16,6 +16,8 @@ counted:
   peripheral latency the peripheral listens only every (latency + 1) events unless it has
   data, so data to it waits for such an event.
 - A peer that goes silent is lost after the supervision timeout (reason 0x08).
+- One radio per device: a connection event that overlaps another link's event on either
+  device is skipped, the link skipped last going first next time (``_scheduled``).
 
 Radio time per device (TX, RX, ramp-ups) accumulates in ``RadioTime``; ``energy(ctrl)``
 turns it into an ``EnergyReport`` with a ``CurrentProfile``.
