@@ -675,10 +675,17 @@ class BLE:
         self._call(self._host.security.answer, handle, kind, value)
 
 
+# HCI Connection Limit Exceeded: NimBLE's host refuses such a call itself with ENOMEM (its
+# connection pool is full), so that is what a board program sees.
+_CONNECTION_LIMIT_EXCEEDED = 0x09
+
+
 def _os_error(error: Exception) -> OSError:
     """A Bumble or controller error, as the OSError a MicroPython program expects."""
     code = getattr(error, "error_code", None)
     name = type(error).__name__
+    if code == _CONNECTION_LIMIT_EXCEEDED:
+        return OSError(errno.ENOMEM, f"no room for another connection: {error} (ENOMEM)")
     if code is not None:
         return OSError(errno.EIO, f"the controller refused: {error} (EIO)")
     return OSError(errno.EIO, f"bluetooth stack error: {name}: {error} (EIO)")

@@ -12,6 +12,7 @@ time), links of one device whose events overlap are served alternately, the othe
 from __future__ import annotations
 
 import asyncio
+import errno
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -314,8 +315,9 @@ def test_program_at_the_default_limit_gets_clear_errors() -> None:
                 handle, _, _ = events.wait(peripheral_disconnect, mark)
                 assert handle == 65535
                 assert peripheral_connect not in [k for k, _ in events.seen[mark:]]
-        with pytest.raises(OSError, match="CONNECTION_LIMIT_EXCEEDED"):
+        with pytest.raises(OSError, match="CONNECTION_LIMIT_EXCEEDED") as refused:
             hub.gap_advertise(20_000, b"\x02\x01\x06")
+        assert refused.value.errno == errno.ENOMEM  # as NimBLE's host refuses it
         hub.gap_advertise(100_000, b"\x02\x01\x06", connectable=False)
     finally:
         for ble in radios:
