@@ -10,6 +10,8 @@ from its folder and from `lib/` beside it) is compiled in MicroPython's dialect
 |---|---|
 | `interpreter` | `aioble-python`: arguments, running a file / `-c` / `-m` / stdin, exit status |
 | `environment` | `install()`: `sys.path`, patched stdlib modules, `u`-aliases, `print` |
+| `asyncio_extras` | MicroPython's asyncio: `sleep_ms`, `ThreadSafeFlag`, `Event.set()` from IRQs, tasks before `run()` |
+| `logs` | `AIOBLE_LOG`: which log records reach stderr |
 | `dialect` | MicroPython's semantics for the program's own code (an import hook and a transform) |
 | `ticks` | `time.ticks_*`, `sleep_ms`, `sleep_us` |
 | `threadsafeflag` | `asyncio.ThreadSafeFlag` |
