@@ -9,7 +9,16 @@ Each TCP connection to the HCI port gets a new controller; all share one LE link
 binary is run directly where the package ships it (``python -m rootcanal`` is the fallback,
 whose wrapper process would survive a kill of its child: hence a process group of its own,
 stopped whole on exit). It listens on every interface (it has no option to bind loopback
-only). Quirks: ../shared/notes/rootcanal.md.
+only).
+
+Quirks this module and its callers rely on (rootcanal 1.10.0, the newest that runs on glibc
+2.36; 1.12+ need glibc 2.38): it writes each H4 packet in two `send()` calls without
+TCP_NODELAY, so a host re-arms TCP_QUICKACK after every receive (else ~40 ms per packet);
+a malformed HCI command from any host, or a test-port client that drops abruptly, aborts it
+for everyone (so it is supervised, and a lost transport is an infrastructure failure); it
+has no LE Set Data Length and no key-compare confirmation; its simulation advances on a
+5 ms tick, ignoring interval, PHY, data length and scan window (no energy or timing
+figures); a killed host's peer gets Disconnection Complete 0x15 within ~7 ms.
 """
 
 from __future__ import annotations
