@@ -5,11 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from bumble.device import Device
+from bumble.hci import Address, OwnAddressType
 
+import bleradio
 import bluetooth
+
+R = TypeVar("R")
 
 
 class Recorder:
@@ -56,20 +61,38 @@ class Recorder:
             return len(self.events)
 
 
+def answers_by_event(answers: dict[str, Any]) -> dict[int, Any]:
+    """Keyword answers (``_29=...`` or ``29=...``) keyed by event number."""
+    return {int(k.lstrip("_")): v for k, v in answers.items()}
+
+
 @pytest.fixture
-def make_radio() -> Iterator[Callable[..., tuple[bluetooth.BLE, Recorder]]]:
+def new_radio() -> Iterator[
+    Callable[[str | None, Callable[[bluetooth.BLE], R]], tuple[bluetooth.BLE, R]]
+]:
+    """Makes a radio with a recorder of the test's choosing, set before ``active(True)``
+    (turning on reads the stored bonds: GET_SECRET); every radio made is turned off after
+    the test."""
     made: list[bluetooth.BLE] = []
 
-    def make(label: str | None = None, **answers: Any) -> tuple[bluetooth.BLE, Recorder]:
+    def make(label: str | None, recorder: Callable[[bluetooth.BLE], R]) -> tuple[bluetooth.BLE, R]:
         ble = bluetooth.new_radio(label)
-        recorder = Recorder(ble, {int(k.lstrip("_")): v for k, v in answers.items()})
+        handler = recorder(ble)
         ble.active(True)
         made.append(ble)
-        return ble, recorder
+        return ble, handler
 
     yield make
     for ble in made:
         ble.active(False)
+
+
+@pytest.fixture
+def make_radio(new_radio) -> Callable[..., tuple[bluetooth.BLE, Recorder]]:
+    def make(label: str | None = None, **answers: Any) -> tuple[bluetooth.BLE, Recorder]:
+        return new_radio(label, lambda ble: Recorder(ble, answers_by_event(answers)))
+
+    return make
 
 
 def connect(
@@ -83,3 +106,24 @@ def connect(
     conn = crec.wait(7)[0]
     peer = prec.wait(1)[0]
     return conn, peer
+
+
+async def raw_central_updates(address: bytes) -> None:
+    """A raw Bumble central connects to ``address`` (public), changes the connection
+    parameters (15 ms, latency 2, 4 s) and leaves: CONNECTION_UPDATE without a `bluetooth`
+    call for it."""
+    transport = await bleradio.open_hci(bleradio.RadioConfig("virtual"), label="raw-central")
+    device = Device.with_hci("raw-central", None, transport.source, transport.sink)
+    await device.power_on()
+    connection = await device.connect(
+        Address(bytes(reversed(address)), Address.PUBLIC_DEVICE_ADDRESS),
+        own_address_type=OwnAddressType.PUBLIC,
+    )
+    await connection.update_parameters(
+        connection_interval_min=15.0,
+        connection_interval_max=15.0,
+        max_latency=2,
+        supervision_timeout=4000,
+    )
+    await connection.disconnect()
+    await transport.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ import pytest
 import bluetooth
 from bluetooth import UUID
 
-from .conftest import Recorder
+from .conftest import Recorder, answers_by_event
 
 F = bluetooth
 SCAN_DONE, PERIPHERAL_CONNECT, PERIPHERAL_DISCONNECT, CENTRAL_CONNECT = 6, 7, 8, 1
@@ -70,19 +70,11 @@ class LoggingRecorder(Recorder):
 
 
 @pytest.fixture
-def radios() -> Iterator[Callable[..., tuple[bluetooth.BLE, LoggingRecorder]]]:
-    made: list[bluetooth.BLE] = []
-
+def radios(new_radio) -> Callable[..., tuple[bluetooth.BLE, LoggingRecorder]]:
     def make(label: str, log: Log, **answers: Any) -> tuple[bluetooth.BLE, LoggingRecorder]:
-        ble = bluetooth.new_radio(label)
-        recorder = LoggingRecorder(ble, log, {int(k.lstrip("_")): v for k, v in answers.items()})
-        ble.active(True)
-        made.append(ble)
-        return ble, recorder
+        return new_radio(label, lambda ble: LoggingRecorder(ble, log, answers_by_event(answers)))
 
-    yield make
-    for ble in made:
-        ble.active(False)
+    return make
 
 
 def _connect(c: bluetooth.BLE, crec: Recorder, p: bluetooth.BLE, prec: Recorder) -> tuple[int, int]:

@@ -16,20 +16,17 @@ import enum
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bumble.device import Device
-from bumble.hci import Address, OwnAddressType
 
-import bleradio
 import bluetooth
 from bluetooth import UUID
 from bluetooth._irq import IrqDispatcher
 from bluetooth._stack import StackThread
 
-from .conftest import Recorder
+from .conftest import Recorder, raw_central_updates
 
 F = bluetooth
 INT, ADDR, BUF, OPT_BUF, UUID_ = "int", "addr", "buf", "buf|None", "UUID"
@@ -152,40 +149,11 @@ class Secrets:
 
 
 @pytest.fixture
-def typed_radio() -> Iterator[Callable[..., tuple[bluetooth.BLE, TypedRecorder]]]:
-    made: list[bluetooth.BLE] = []
-
+def typed_radio(new_radio) -> Callable[..., tuple[bluetooth.BLE, TypedRecorder]]:
     def make(label: str, answers: dict[int, Any]) -> tuple[bluetooth.BLE, TypedRecorder]:
-        ble = bluetooth.new_radio(label)
-        # The handler is set before active(True): turning on reads the stored bonds
-        # (GET_SECRET with key None) to load the resolving list.
-        recorder = TypedRecorder(ble, answers)
-        ble.active(True)
-        made.append(ble)
-        return ble, recorder
+        return new_radio(label, lambda ble: TypedRecorder(ble, answers))
 
-    yield make
-    for ble in made:
-        ble.active(False)
-
-
-async def _raw_central_updates(address: bytes) -> None:
-    """A raw Bumble central connects, changes the connection parameters and leaves."""
-    transport = await bleradio.open_hci(bleradio.RadioConfig("virtual"), label="raw-central")
-    device = Device.with_hci("raw-central", None, transport.source, transport.sink)
-    await device.power_on()
-    connection = await device.connect(
-        Address(bytes(reversed(address)), Address.PUBLIC_DEVICE_ADDRESS),
-        own_address_type=OwnAddressType.PUBLIC,
-    )
-    await connection.update_parameters(
-        connection_interval_min=15.0,
-        connection_interval_max=15.0,
-        max_latency=2,
-        supervision_timeout=4000,
-    )
-    await connection.disconnect()
-    await transport.close()
+    return make
 
 
 def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
@@ -230,7 +198,7 @@ def test_every_event_has_micropython_types(typed_radio) -> None:
     addr_type, addr = p.config("mac")
 
     # CONNECTION_UPDATE comes from a peer: a raw Bumble central (1, 27, 2 on p).
-    StackThread.get().run(_raw_central_updates(addr))
+    StackThread.get().run(raw_central_updates(addr))
     prec.wait(27)
     prec.wait(2)
     # (Connectable advertising stops when a central connects.)
