@@ -12,7 +12,9 @@ from bumble.device import Device, DeviceConfiguration
 from bumble.host import Host
 from bumble.transport.common import Transport
 
-from bleradio import RadioConfig, open_hci
+from bleradio import Medium, RadioConfig, open_hci
+from bleradio.controller import VirtualController
+from bleradio.transport import VirtualTransport
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,16 @@ async def connect(central: Device, peripheral: Device, **kw: Any) -> tuple[Any, 
     await peripheral.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
     connection = await central.connect(peripheral.random_address, timeout=5, **kw)
     return connection, await asyncio.wait_for(accepted, 5)
+
+
+async def device_on(medium: Medium, label: str) -> Device:
+    """A raw Bumble device on its own controller of `medium` (in this loop), powered on;
+    its transport is kept on it."""
+    transport = VirtualTransport(VirtualController(medium, label=label))
+    device = Device(name=label, host=Host(transport.source, transport.sink))
+    device.transport = transport  # type: ignore[attr-defined]
+    await device.power_on()
+    return device
 
 
 def address(device: Device) -> hci.Address:

@@ -8,25 +8,15 @@ import pytest
 from bumble import hci
 from bumble.device import AdvertisingType, Device, Peer
 from bumble.gatt import Characteristic, Service
-from bumble.host import Host
 
 from bleradio import Medium
 from bleradio.airtime import PHY_1M, PHY_2M, max_throughput_bps
-from bleradio.controller import VirtualController
-from bleradio.transport import VirtualTransport
 
+from .helpers import device_on
 from .vtime import run_virtual
 
 SERVICE = "a5a5a5a5-ffff-9999-1111-5a5a5a5a5a5a"
 CHAR = "a5a5a5a5-ffff-9999-2222-5a5a5a5a5a5a"
-
-
-async def _device(medium: Medium, label: str) -> Device:
-    transport = VirtualTransport(VirtualController(medium, label=label))
-    device = Device(name=label, host=Host(transport.source, transport.sink))
-    device.transport = transport  # type: ignore[attr-defined]
-    await device.power_on()
-    return device
 
 
 async def _connect(
@@ -56,14 +46,14 @@ def test_sparse_scan_hears_a_250ms_advertiser_one_time_in_six() -> None:
 
     async def main() -> tuple[int, int]:
         medium = Medium(fast=False, seed=1)
-        advertiser = await _device(medium, "advertiser")
+        advertiser = await device_on(medium, "advertiser")
         await advertiser.start_advertising(
             advertising_type=AdvertisingType.UNDIRECTED,
             advertising_data=b"\x05\x09test",
             advertising_interval_min=250,
             advertising_interval_max=250,
         )
-        scanners = [await _device(medium, f"s{i}") for i in range(120)]
+        scanners = [await device_on(medium, f"s{i}") for i in range(120)]
         heard: set[int] = set()
         for i, scanner in enumerate(scanners):
             scanner.host.on(
@@ -87,7 +77,7 @@ def test_sparse_scan_hears_a_250ms_advertiser_one_time_in_six() -> None:
 def test_continuous_scan_hears_every_advertising_event() -> None:
     async def main() -> int:
         medium = Medium(fast=False, seed=2)
-        advertiser, scanner = await _device(medium, "adv"), await _device(medium, "scan")
+        advertiser, scanner = await device_on(medium, "adv"), await device_on(medium, "scan")
         reports = []
         scanner.host.on("advertising_report", reports.append)
         await scanner.start_scanning(legacy=True, active=False, scan_interval=100, scan_window=100)
@@ -108,7 +98,7 @@ def test_continuous_scan_hears_every_advertising_event() -> None:
 def test_read_takes_one_to_two_connection_intervals(interval_ms: float) -> None:
     async def main() -> list[float]:
         medium = Medium(fast=False, seed=3)
-        server, client = await _device(medium, "server"), await _device(medium, "client")
+        server, client = await device_on(medium, "server"), await device_on(medium, "client")
         characteristic = Characteristic(
             CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"value"
         )
@@ -135,7 +125,7 @@ def test_read_takes_one_to_two_connection_intervals(interval_ms: float) -> None:
 def test_supervision_timeout_drops_a_silent_peer() -> None:
     async def main() -> tuple[list[int], float]:
         medium = Medium(fast=False, seed=4)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         c, p = await _connect(central, peripheral)
         reasons: list[int] = []
         c.on("disconnection", reasons.append)
@@ -154,8 +144,8 @@ def test_supervision_timeout_drops_a_silent_peer() -> None:
 def test_energy_adds_up_and_scales_with_the_advertising_interval() -> None:
     async def main() -> dict:
         medium = Medium(fast=False, seed=5)
-        fast_adv, slow_adv = await _device(medium, "fast"), await _device(medium, "slow")
-        idle = await _device(medium, "idle")
+        fast_adv, slow_adv = await device_on(medium, "fast"), await device_on(medium, "slow")
+        idle = await device_on(medium, "idle")
         for device, interval in ((fast_adv, 100), (slow_adv, 1000)):
             await device.start_advertising(
                 advertising_type=AdvertisingType.UNDIRECTED,
@@ -181,7 +171,7 @@ def test_energy_adds_up_and_scales_with_the_advertising_interval() -> None:
 def test_idle_connection_events_are_counted() -> None:
     async def main() -> tuple:
         medium = Medium(fast=False, seed=6)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         c, p = await _connect(central, peripheral, interval_ms=50, latency=4)
         await asyncio.sleep(1.0)
         before_c = medium.energy(central.transport.controller)  # type: ignore[attr-defined]
@@ -210,7 +200,7 @@ def test_idle_connection_events_are_counted() -> None:
 def test_notification_throughput_matches_theory(phy: int, dle: bool, interval_ms: float) -> None:
     async def main() -> float:
         medium = Medium(fast=False, seed=7)
-        server, client = await _device(medium, "server"), await _device(medium, "client")
+        server, client = await device_on(medium, "server"), await device_on(medium, "client")
         characteristic = Characteristic(
             CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
@@ -275,7 +265,7 @@ def _ends(medium: Medium):
 def test_medium_phy_and_data_length_options(options: dict, phy: int, octets: int) -> None:
     async def main() -> tuple:
         medium = Medium(fast=False, seed=8, **options)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         c, _p = await _connect(central, peripheral)
         await asyncio.sleep(0.5)
         link = _ends(medium)
@@ -298,7 +288,7 @@ def test_conn_interval_option_picks_within_the_hosts_range(
 
     async def main() -> float:
         medium = Medium(fast=False, seed=9, conn_interval_ms=preferred)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         await peripheral.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
         prefs = ConnectionParametersPreferences(
             connection_interval_min=30, connection_interval_max=50
@@ -318,7 +308,7 @@ def test_event_length_option_bounds_throughput() -> None:
 
     async def main() -> float:
         medium = Medium(fast=False, seed=10, event_length_ms=2.5)
-        server, client = await _device(medium, "server"), await _device(medium, "client")
+        server, client = await device_on(medium, "server"), await device_on(medium, "client")
         characteristic = Characteristic(
             CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
@@ -369,7 +359,7 @@ def test_advertising_heard_at_the_rate_of_interval_and_window(
 ) -> None:
     async def main() -> int:
         medium = Medium(fast=False, seed=11)
-        advertiser, scanner = await _device(medium, "adv"), await _device(medium, "scan")
+        advertiser, scanner = await device_on(medium, "adv"), await device_on(medium, "scan")
         reports = []
         scanner.host.on("advertising_report", reports.append)
         await scanner.start_scanning(
@@ -389,7 +379,7 @@ def test_advertising_heard_at_the_rate_of_interval_and_window(
 def test_connection_update_arrives_and_events_follow_the_new_interval() -> None:
     async def main() -> tuple:
         medium = Medium(fast=False, seed=12)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         c, p = await _connect(central, peripheral, interval_ms=50)
         updates: list[tuple[str, float]] = []
         c.on(
@@ -427,7 +417,7 @@ def test_activity_and_energy_of_a_connected_scanner_add_up() -> None:
 
     async def main() -> tuple:
         medium = Medium(fast=False, seed=13)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         await _connect(central, peripheral, interval_ms=30)
         await central.start_scanning(legacy=True, active=True, scan_interval=100, scan_window=25)
         await asyncio.sleep(5.0)
@@ -452,7 +442,7 @@ def test_a_scanner_that_connects_goes_back_to_its_own_scan() -> None:
 
     async def main() -> tuple:
         medium = Medium(fast=False, seed=14)
-        central, peripheral = await _device(medium, "central"), await _device(medium, "peri")
+        central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         await central.start_scanning(legacy=True, active=False, scan_interval=1000, scan_window=10)
         await _connect(central, peripheral, interval_ms=50)
         controller = central.transport.controller  # type: ignore[attr-defined]
@@ -469,7 +459,7 @@ def test_a_scanner_that_connects_goes_back_to_its_own_scan() -> None:
 def test_reads_right_after_a_connection_update_wait_for_the_new_interval_only() -> None:
     async def main() -> list[float]:
         medium = Medium(fast=False, seed=15)
-        server, client = await _device(medium, "server"), await _device(medium, "client")
+        server, client = await device_on(medium, "server"), await device_on(medium, "client")
         value = Characteristic(CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"v")
         server.add_service(Service(SERVICE, [value]))
         c, _ = await _connect(client, server, interval_ms=50)
@@ -496,7 +486,7 @@ def test_a_scan_cut_short_by_close_or_reset_is_still_reported() -> None:
         medium = Medium(fast=False, seed=16)
         records: list = []
         medium.scan_watchers.append(records.append)
-        a, b = await _device(medium, "a"), await _device(medium, "b")
+        a, b = await device_on(medium, "a"), await device_on(medium, "b")
         for device in (a, b):
             await device.start_scanning(legacy=True, active=False)
         await asyncio.sleep(1.0)

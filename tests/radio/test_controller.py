@@ -138,7 +138,9 @@ def test_set_default_phy_refuses_unsupported_phys_and_changes_nothing() -> None:
             sink.packets.clear()
             controller.on_packet(_command(hci.HCI_LE_SET_DEFAULT_PHY_COMMAND, bytes((0, tx, rx))))
             await asyncio.sleep(0)
-            seen.append((sink.packets[-1][6], controller.default_tx_phys, controller.default_rx_phys))
+            seen.append(
+                (sink.packets[-1][6], controller.default_tx_phys, controller.default_rx_phys)
+            )
         return seen
 
     unsupported = hci.HCI_UNSUPPORTED_FEATURE_OR_PARAMETER_VALUE_ERROR

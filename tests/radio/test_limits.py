@@ -21,25 +21,15 @@ import pytest
 from bumble import hci
 from bumble.core import ProtocolError
 from bumble.device import AdvertisingType, Device
-from bumble.host import Host
 
 from bleradio import Medium
 from bleradio.controller import VirtualController
 from bleradio.medium import MediumOptions
-from bleradio.transport import VirtualTransport
 from blerun.radio import parse_radio_option
 
-from .helpers import wait_for
+from .helpers import device_on, wait_for
 
 LIMIT_EXCEEDED = hci.HCI_CONNECTION_LIMIT_EXCEEDED_ERROR  # 0x09
-
-
-async def _device(medium: Medium, label: str) -> Device:
-    transport = VirtualTransport(VirtualController(medium, label=label))
-    device = Device(name=label, host=Host(transport.source, transport.sink))
-    device.transport = transport  # type: ignore[attr-defined]
-    await device.power_on()
-    return device
 
 
 def _controller(device: Device) -> VirtualController:
@@ -103,8 +93,8 @@ def test_command_line_option() -> None:
 # ---------------------------------------------------------------------- peripheral side
 def test_peripheral_at_limit_refuses_connectable_advertising() -> None:
     async def scenario(medium: Medium) -> None:
-        hub = await _device(medium, "hub")
-        centrals = [await _device(medium, f"c{i}") for i in range(3)]
+        hub = await device_on(medium, "hub")
+        centrals = [await device_on(medium, f"c{i}") for i in range(3)]
         for central in centrals[:2]:
             await _connect(central, hub)
         assert len(hub.connections) == 2
@@ -136,7 +126,7 @@ def test_peripheral_at_limit_refuses_connectable_advertising() -> None:
 
 def test_peripheral_at_limit_can_still_scan() -> None:
     async def scenario(medium: Medium) -> None:
-        hub, central, beacon = [await _device(medium, n) for n in ("hub", "c", "beacon")]
+        hub, central, beacon = [await device_on(medium, n) for n in ("hub", "c", "beacon")]
         await _connect(central, hub)
         await _advertise(beacon, connectable=False)
         heard: list[Any] = []
@@ -153,8 +143,8 @@ def test_peripheral_at_limit_can_still_scan() -> None:
 # ---------------------------------------------------------------------- central side
 def test_central_at_limit_refuses_create_connection() -> None:
     async def scenario(medium: Medium) -> None:
-        hub = await _device(medium, "hub")
-        peripherals = [await _device(medium, f"p{i}") for i in range(3)]
+        hub = await device_on(medium, "hub")
+        peripherals = [await device_on(medium, f"p{i}") for i in range(3)]
         for peripheral in peripherals[:2]:
             await _connect(hub, peripheral)
         await _advertise(peripherals[2])
@@ -172,8 +162,8 @@ def test_central_at_limit_refuses_create_connection() -> None:
 
 def test_default_limit_is_four_links() -> None:
     async def scenario(medium: Medium) -> None:
-        hub = await _device(medium, "hub")
-        peripherals = [await _device(medium, f"p{i}") for i in range(5)]
+        hub = await device_on(medium, "hub")
+        peripherals = [await device_on(medium, f"p{i}") for i in range(5)]
         for peripheral in peripherals[:4]:
             await _connect(hub, peripheral)
         await _advertise(peripherals[4])
@@ -186,7 +176,7 @@ def test_default_limit_is_four_links() -> None:
 
 def test_roles_share_the_limit() -> None:
     async def scenario(medium: Medium) -> None:
-        node, a, b = [await _device(medium, n) for n in ("node", "a", "b")]
+        node, a, b = [await device_on(medium, n) for n in ("node", "a", "b")]
         await _connect(node, a)  # central of one link
         await _connect(b, node)  # peripheral of another: now at the limit of 2
         with pytest.raises(ProtocolError) as refused:
@@ -205,7 +195,7 @@ def test_initiator_that_reached_its_limit_sends_no_connect_ind() -> None:
     target's advertising is heard but no link forms."""
 
     async def scenario(medium: Medium) -> None:
-        node, target, other = [await _device(medium, n) for n in ("node", "target", "other")]
+        node, target, other = [await device_on(medium, n) for n in ("node", "target", "other")]
         controller = _controller(node)
         attempt = asyncio.ensure_future(node.connect(target.random_address, timeout=5))
         await wait_for(lambda: controller.initiating is not None)
@@ -243,7 +233,7 @@ def test_advertiser_that_reached_its_limit_takes_no_connect_ind() -> None:
     CONNECT_IND to it forms no link on either side."""
 
     async def scenario(medium: Medium) -> None:
-        node, other, late = [await _device(medium, n) for n in ("node", "other", "late")]
+        node, other, late = [await device_on(medium, n) for n in ("node", "other", "late")]
         await _advertise(node)
         await _connect(node, other)  # node: central of one link, at its limit, advertising
         assert _controller(node).advertising
@@ -334,8 +324,8 @@ def _overlapping_links(offset: float) -> list[tuple[int, int, int]]:
 
     async def main() -> list[tuple[int, int, int]]:
         medium = Medium(fast=False, seed=3)
-        central = await _device(medium, "central")
-        peripherals = [await _device(medium, f"p{i}") for i in range(2)]
+        central = await device_on(medium, "central")
+        peripherals = [await device_on(medium, f"p{i}") for i in range(2)]
         prefs = ConnectionParametersPreferences(
             connection_interval_min=50, connection_interval_max=50, supervision_timeout=1000
         )
