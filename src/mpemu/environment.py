@@ -35,13 +35,11 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TextIO, TypeVar
+from typing import TextIO
 
 from mpemu import asyncio_extras, dialect, platform, ticks
 
 SHIMS_DIR = str(Path(__file__).resolve().parent / "shims")
-
-_T = TypeVar("_T")
 
 # MicroPython's old `u`-prefixed names, still found in board programs.
 U_ALIASES = {
