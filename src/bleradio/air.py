@@ -66,6 +66,9 @@ class _LinkState:
     drawn: int = 0  # first event number not yet on the timeline
     skipped: int = 0  # events the scheduler skipped (the radio was in another link's event)
     skipped_run: int = 0  # of them, in a row up to now: served last is 0
+    # skipped since the last settle (not idle events: the radios were elsewhere)
+    skipped_central: int = 0
+    skipped_peripheral: int = 0
 
 
 @dataclass
@@ -370,14 +373,24 @@ class AirMedium(Medium):
                 used += need
                 c_time.add(tx_us=c_us, rx_us=p_us)
                 p_time.add(tx_us=p_us, rx_us=c_us)
-                if c_pdu is not None:
+                # a data PDU whose receiver has no buffer free is not acknowledged: it
+                # stays queued and goes again in the next exchange or event
+                c_ok = c_pdu is not None and (
+                    c_pdu[0] == LLID_CONTROL or not peripheral.controller.rx_full
+                )
+                p_ok = p_pdu is not None and (
+                    p_pdu[0] == LLID_CONTROL or not central.controller.rx_full
+                )
+                if c_ok:
                     central.tx.popleft()
                     c_sent = True
                     self._deliver(central, c_pdu)
-                if p_pdu is not None and link.alive:
+                if p_ok and link.alive:
                     peripheral.tx.popleft()
                     p_sent = True
                     self._deliver(peripheral, p_pdu)
+                if not (c_ok or p_ok) and (c_pdu is not None or p_pdu is not None):
+                    break  # only refused PDUs: the event closes, the next one tries again
                 if link.state is not state:
                     break  # a parameter update took effect: the new segment takes over
                 if not central.tx and not peripheral.tx:
@@ -419,7 +432,8 @@ class AirMedium(Medium):
         an event that starts while either device is still in another link's event is
         skipped; and an event yields to another link of its devices that was skipped last
         time and is due before this one could do its first exchange (so neither starves). A
-        skipped event is not run: its counter still advances and data waits for the next;
+        skipped event is not run: its counter still advances, data waits for the next and it
+        costs neither device radio time (the radios were in the other event);
         skipped for longer than the supervision timeout, the link is lost (0x08) on both
         sides, as when the peer stays silent. Only events that carry data are simulated,
         so only those compete (idle events are counted in closed form).
@@ -464,6 +478,9 @@ class AirMedium(Medium):
             return True
         state.skipped += 1
         state.skipped_run += 1
+        state.skipped_central += 1
+        if n % (state.latency + 1) == 0:
+            state.skipped_peripheral += 1
         if state.skipped_run * state.interval > link.timeout * 0.010:
             # no event for a whole supervision timeout: both sides give up (0x08)
             self.close_link(link)
@@ -519,8 +536,10 @@ class AirMedium(Medium):
         step = state.latency + 1
         listened = events // step + (1 if events % step else 0)
         listened_before = state.settled // step + (1 if state.settled % step else 0)
-        idle_c = max(0, new - state.busy_central)
-        idle_p = max(0, (listened - listened_before) - state.busy_peripheral)
+        idle_c = max(0, new - state.busy_central - state.skipped_central)
+        idle_p = max(
+            0, (listened - listened_before) - state.busy_peripheral - state.skipped_peripheral
+        )
         c_us = airtime.pdu_time_us(0, link.phy_c_to_p)
         p_us = airtime.pdu_time_us(0, link.phy_p_to_c)
         for end, idle, tx_us, rx_us in (
@@ -533,6 +552,7 @@ class AirMedium(Medium):
                 )
         state.settled = events
         state.busy_central = state.busy_peripheral = 0
+        state.skipped_central = state.skipped_peripheral = 0
 
     def _draw_idle_events(self, link: Link, upto: int) -> None:
         """Put the events of ``link`` not drawn yet, before event ``upto``, on both devices'

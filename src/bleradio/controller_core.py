@@ -7,6 +7,16 @@ parameter bytes; events are built by ``hcipackets``. The ACL path (host data in,
 fragments out, Number Of Completed Packets back) is kept free of per-packet objects and
 of eager log formatting.
 
+Controller-to-host flow control (Core Vol 4, Part E, 4.2 and 7.3.38-40), when the host turns
+it on: the controller sends the host at most as many ACL packets as the host said it has
+buffers for (Host Buffer Size) until the host says it is done with some (Host Number Of
+Completed Packets). Packets beyond that wait in the controller's receive buffers
+(``RX_BUFFERS``); when those are full the controller stops acknowledging data PDUs
+(``rx_full``: the medium leaves them at the head of the sender's queue and the sender sends
+them again in a later exchange), so a host that does not keep up slows its peer down and
+nothing is lost. A link that ends delivers what it had received before its Disconnection
+Complete, credits or not.
+
 ``ControllerCore`` is the base of every role of ``VirtualController`` (see
 ``controller.py``): it owns the host link, the event masks, the connection handles and the
 controller's fixed description (version, features, buffers). Each role hands it its
@@ -20,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +57,9 @@ logger = logging.getLogger("bleradio.controller")
 
 LE_ACL_PACKET_LENGTH = 251
 LE_ACL_PACKETS = 16
+# LL data PDUs received and held for a host that has no buffer free; when they are full the
+# controller stops acknowledging (a small controller's receive pool, as on a Nordic chip)
+RX_BUFFERS = 8
 
 HCI_VERSION = 0x09  # Bluetooth 5.0: data length extension, 2M PHY, no extended advertising
 COMPANY_ID = 0xFFFF  # "for testing"
@@ -80,6 +94,11 @@ class _Invalid(Exception):
     """A command's parameters are malformed or out of range (-> status 0x12)."""
 
 
+# A host that sends malformed packets gets one warning line, then one per interval at most
+# (with the count of those not logged): a broken or hostile client cannot flood the log.
+WARN_INTERVAL = 10.0
+
+
 class ControllerCore:
     """Host link, event masks, command dispatch, ACL data, connection handles."""
 
@@ -102,10 +121,18 @@ class ControllerCore:
             None if options.conn_interval_ms is None else round(options.conn_interval_ms / 1.25)
         )
         self.max_connections = options.max_connections
+        self._warned_at = -WARN_INTERVAL
+        self._unwarned = 0  # bad packets not logged since the last line
 
     def _reset_core_state(self) -> None:
         self.event_mask = hp.DEFAULT_EVENT_MASK
         self.le_event_mask = hp.DEFAULT_LE_EVENT_MASK
+        # controller-to-host flow control (off until the host turns it on)
+        self.host_flow = False
+        self._host_buffers = 0  # ACL packets the host can take now
+        self._host_outstanding: dict[int, int] = {}  # handle -> sent, not completed yet
+        self._rx_held: deque[tuple[int, bytes]] = deque()  # (handle, ACL packet)
+        self.rx_full = False  # data PDUs are not acknowledged (read by the medium)
 
     # ================================================================== host side
     def set_packet_sink(self, sink: TransportSink | None) -> None:
@@ -192,24 +219,32 @@ class ControllerCore:
         elif kind == hp.H4_COMMAND:
             self._on_command(packet)
         else:
-            logger.warning("[%s] ignoring H4 packet of type %d", self.label, kind)
+            self._bad_input("ignoring H4 packet of type %d", kind)
+
+    def _bad_input(self, message: str, *args: Any, exc_info: bool = False) -> None:
+        """Log a malformed or failed host packet, rate-limited (``WARN_INTERVAL``)."""
+        now = self.loop.time()
+        if now - self._warned_at < WARN_INTERVAL:
+            self._unwarned += 1
+            return
+        if self._unwarned:
+            message += " (and %d more bad packets before this one)"
+            args = (*args, self._unwarned)
+        self._warned_at, self._unwarned = now, 0
+        logger.warning("[%s] " + message, self.label, *args, exc_info=exc_info)
 
     # ================================================================== ACL data
     def _on_acl(self, packet: bytes) -> None:
         if len(packet) < 5:
-            logger.warning("[%s] truncated ACL packet dropped", self.label)
+            self._bad_input("truncated ACL packet dropped")
             return
         handle_flags, length = struct.unpack_from("<HH", packet, 1)
         handle = handle_flags & 0x0FFF
         end = self._handles.get(handle)
         payload = packet[5:]
         if end is None or len(payload) != length or length > LE_ACL_PACKET_LENGTH:
-            logger.warning(
-                "[%s] ACL packet dropped (handle 0x%04x, length %d of %d)",
-                self.label,
-                handle,
-                len(payload),
-                length,
+            self._bad_input(
+                "ACL packet dropped (handle 0x%04x, length %d of %d)", handle, len(payload), length
             )
             if end is not None:
                 self._packet_completed(end)
@@ -239,12 +274,80 @@ class ControllerCore:
 
     # called by the medium -------------------------------------------------------------
     def on_ll_data(self, end: LinkEnd, llid: int, payload: bytes) -> None:
-        self._to_host(hp.acl(end.handle, 0b10 if llid == LLID_START else 0b01, payload))
+        packet = hp.acl(end.handle, 0b10 if llid == LLID_START else 0b01, payload)
+        if not self.host_flow:
+            self._to_host(packet)
+        elif self._host_buffers > 0 and not self._rx_held:
+            self._host_buffers -= 1
+            outstanding = self._host_outstanding
+            outstanding[end.handle] = outstanding.get(end.handle, 0) + 1
+            self._to_host(packet)
+        else:
+            self._rx_held.append((end.handle, packet))
+            self.rx_full = len(self._rx_held) >= RX_BUFFERS
+
+    # ================================================================== controller-to-host flow
+    def _set_host_flow_control(self, params: bytes) -> bytes:
+        enable = params[0]
+        if enable > 3:
+            raise _Invalid(f"Flow_Control_Enable {enable}")
+        self.host_flow = bool(enable & 1)  # (bit 1: synchronous data, which LE has none of)
+        if not self.host_flow:
+            self._release_held(everything=True)
+        return b"\x00"
+
+    def _host_buffer_size(self, params: bytes) -> bytes:
+        _, _, acl_packets, _ = struct.unpack("<HBHH", params)
+        if acl_packets == 0:
+            raise _Invalid("Host_Total_Num_ACL_Data_Packets 0")
+        self._host_buffers = acl_packets
+        self._host_outstanding.clear()
+        return b"\x00"
+
+    def _host_completed(self, params: bytes) -> None:
+        """Host Number Of Completed Packets: the host freed buffers (no event answers it).
+        Counts for a handle that is gone are ignored, as the host may send them before it
+        has seen the Disconnection Complete."""
+        (count,) = struct.unpack_from("<B", params)
+        outstanding = self._host_outstanding
+        for i in range(count):
+            handle, done = struct.unpack_from("<HH", params, 1 + 4 * i)
+            handle &= 0x0FFF
+            sent = outstanding.get(handle, 0)
+            done = min(done, sent)
+            if done:
+                outstanding[handle] = sent - done
+                self._host_buffers += done
+        self._release_held()
+
+    def _release_held(self, handle: int | None = None, everything: bool = False) -> None:
+        """Pass held packets to the host while it has buffers (all of them with
+        ``everything``, and all of ``handle``'s, whose link has ended)."""
+        held = self._rx_held
+        if not held:
+            return
+        if handle is not None:
+            mine = [packet for h, packet in held if h == handle]
+            self._rx_held = held = deque(item for item in held if item[0] != handle)
+            for packet in mine:
+                self._to_host(packet)
+        outstanding = self._host_outstanding
+        while held and (everything or self._host_buffers > 0):
+            h, packet = held.popleft()
+            if not everything:
+                self._host_buffers -= 1
+                outstanding[h] = outstanding.get(h, 0) + 1
+            self._to_host(packet)
+        if self.rx_full and len(held) < RX_BUFFERS:
+            self.rx_full = False
+            for end in self._handles.values():  # their peers send again
+                if end.peer.tx:
+                    end.link.kick()
 
     # ================================================================== commands
     def _on_command(self, packet: bytes) -> None:
         if len(packet) < 4:
-            logger.warning("[%s] truncated HCI command dropped: %s", self.label, packet.hex())
+            self._bad_input("truncated HCI command dropped: %s", packet.hex())
             return
         opcode, length = struct.unpack_from("<HB", packet, 1)
         params = packet[4:]
@@ -255,7 +358,7 @@ class ControllerCore:
             return
         handler, is_async, error_tail = entry
         if len(params) != length:
-            logger.warning("[%s] HCI command 0x%04x with a wrong length", self.label, opcode)
+            self._bad_input("HCI command 0x%04x with a wrong length", opcode)
             status = hp.INVALID_HCI_COMMAND_PARAMETERS
             if is_async:
                 self._to_host(hp.command_status(opcode, status))
@@ -267,13 +370,13 @@ class ControllerCore:
             return
         try:
             result = handler(params)
+            if result is None:
+                return  # a command no event answers (Host Number Of Completed Packets)
         except (_Invalid, struct.error, IndexError, ValueError) as error:
-            logger.warning(
-                "[%s] invalid HCI command 0x%04x (%s): %s", self.label, opcode, error, params.hex()
-            )
+            self._bad_input("invalid HCI command 0x%04x (%s): %s", opcode, error, params.hex())
             result = hp.INVALID_HCI_COMMAND_PARAMETERS
         except Exception:
-            logger.exception("[%s] HCI command 0x%04x failed", self.label, opcode)
+            self._bad_input("HCI command 0x%04x failed", opcode, exc_info=True)
             result = hp.UNSPECIFIED_ERROR
         if isinstance(result, int):
             # a failed sync command: status, then the fields a host may still parse
@@ -304,10 +407,10 @@ class ControllerCore:
             try:
                 status = handler(params)
             except (_Invalid, struct.error, IndexError, ValueError) as error:
-                logger.warning("[%s] invalid HCI command 0x%04x: %s", self.label, opcode, error)
+                self._bad_input("invalid HCI command 0x%04x: %s", opcode, error)
                 status = hp.INVALID_HCI_COMMAND_PARAMETERS
             except Exception:
-                logger.exception("[%s] HCI command 0x%04x failed", self.label, opcode)
+                self._bad_input("HCI command 0x%04x failed", opcode, exc_info=True)
                 status = hp.UNSPECIFIED_ERROR
             self._outbox.insert(index, hp.command_status(opcode, status))
             if not self._flush_scheduled:
@@ -328,8 +431,12 @@ class ControllerCore:
                 None,
             ),
             h.HCI_READ_BD_ADDR_COMMAND: (lambda p: b"\x00" + self.public_address, None),
-            h.HCI_SET_CONTROLLER_TO_HOST_FLOW_CONTROL_COMMAND: (lambda p: b"\x00", None),
-            h.HCI_HOST_BUFFER_SIZE_COMMAND: (lambda p: b"\x00", None),
+            h.HCI_SET_CONTROLLER_TO_HOST_FLOW_CONTROL_COMMAND: (
+                self._set_host_flow_control,
+                None,
+            ),
+            h.HCI_HOST_BUFFER_SIZE_COMMAND: (self._host_buffer_size, None),
+            h.HCI_HOST_NUMBER_OF_COMPLETED_PACKETS_COMMAND: (self._host_completed, None),
             h.HCI_LE_SET_EVENT_MASK_COMMAND: (self._le_set_event_mask, None),
             h.HCI_LE_READ_BUFFER_SIZE_COMMAND: (
                 lambda p: struct.pack("<BHB", 0, LE_ACL_PACKET_LENGTH, LE_ACL_PACKETS),
@@ -387,6 +494,11 @@ class ControllerCore:
         if self._handles.pop(end.handle, None) is None:
             return
         self._completed.pop(end.handle, None)
+        if self.host_flow:
+            # what the link carried reaches the host before the news that it ended; the
+            # host forgets the link's buffers then, and so does the controller
+            self._host_buffers += self._host_outstanding.pop(end.handle, 0)
+            self._release_held(end.handle)
         self._event(hp.EVT_DISCONNECTION_COMPLETE, hp.disconnection_complete(end.handle, reason))
 
     # ------------------------------------------------------------------ connection interval

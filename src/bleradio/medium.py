@@ -385,14 +385,22 @@ class Medium:
             self.loop.call_soon(self._carry, link)
 
     def _carry(self, link: Link) -> None:
-        """Fast mode: deliver everything both ends have queued, alternating like a radio."""
+        """Fast mode: deliver everything both ends have queued, alternating like a radio. A
+        data PDU whose receiver has no buffer free (``rx_full``) stays at the head of its
+        queue; the receiver kicks the link when it has room again."""
         link.scheduled = False
         central, peripheral = link.central, link.peripheral
         try:
-            while link.alive and (central.tx or peripheral.tx):
+            moved = True
+            while moved and link.alive:
+                moved = False
                 for end in (central, peripheral):
-                    if end.tx and link.alive:
-                        self._deliver(end, end.tx.popleft())
+                    tx = end.tx
+                    if tx and link.alive:
+                        if tx[0][0] != LLID_CONTROL and end.peer.controller.rx_full:
+                            continue  # not acknowledged: sent again once the peer has room
+                        self._deliver(end, tx.popleft())
+                        moved = True
         except Exception:
             logger.exception("%r: delivery failed; dropping the link", link)
             self.lose_link(link)

@@ -424,7 +424,7 @@ class BLE:
             intervals.append(None if value is None else _range(value, name, 7500, 4_000_000, " us"))
         if None not in intervals and intervals[0] > intervals[1]:  # type: ignore[operator]
             raise ValueError("min_conn_interval_us must not exceed max_conn_interval_us")
-        self._call(self._host.connect, kind & 1, address, duration, intervals[0], intervals[1])
+        self._run(self._host.connect(kind & 1, address, duration, intervals[0], intervals[1]))
 
     @_in_progress
     def gap_disconnect(self, conn_handle: int) -> bool:

@@ -31,6 +31,7 @@ from ._gattc import GattClient
 from ._gatts import GattServer
 from ._l2cap import L2cap
 from ._quiet_host import QuietHost
+from ._rxflow import ReceiveFlow
 from ._security import Security
 from ._txwindow import TxWindow
 
@@ -53,6 +54,11 @@ DEFAULT_CONNECT_DURATION_MS = 30000  # scan_duration_ms=0
 ACL_LOW_WATER_BUFFERS = 2
 
 DISCONNECT_REASON_USER = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR  # 0x13
+LIMIT_EXCEEDED = hci.HCI_CONNECTION_LIMIT_EXCEEDED_ERROR  # 0x09
+_CREATE_CONNECTION = (
+    hci.HCI_LE_CREATE_CONNECTION_COMMAND,
+    hci.HCI_LE_EXTENDED_CREATE_CONNECTION_COMMAND,
+)
 
 
 def addr_from_bumble(address: hci.Address) -> tuple[int, bytes]:
@@ -95,6 +101,7 @@ class RadioHost:
         self.l2cap = L2cap(self)
         self.security = Security(self)
         self._tx_owed = 0  # credits of sends done, held until the ACL queue drains
+        self._virtual = False  # the radio is this project's virtual one
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -102,6 +109,7 @@ class RadioHost:
         if self.transport is None:
             config = bleradio.config_from_env()
             self.transport = await bleradio.open_hci(config, label=self.ble._label)
+            self._virtual = config.kind != "hci"
         host = QuietHost(self.transport.source, self.transport.sink)
         device_config = DeviceConfiguration()
         device_config.gap_service_enabled = False
@@ -112,6 +120,9 @@ class RadioHost:
         self.security.attach(device)
         host.on("advertising_report", self._on_advertising_report)
         await device.power_on()
+        if self._virtual:
+            # (a foreign controller may list the commands and not implement them)
+            await ReceiveFlow(host, self.irq).enable()
         device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
         self.l2cap.attach(device.l2cap_channel_manager)
         device.on(Device.EVENT_CONNECTION, self._on_connection)
@@ -278,7 +289,7 @@ class RadioHost:
 
     # --- connections ----------------------------------------------------------------------------
 
-    def connect(
+    async def connect(
         self,
         addr_type: int,
         addr: bytes,
@@ -286,6 +297,10 @@ class RadioHost:
         min_interval_us: int | None,
         max_interval_us: int | None,
     ) -> None:
+        """Start connecting; returns once the controller has taken the command (its Command
+        Status), as NimBLE's ``ble_gap_connect`` does. A refusal then (no room for another
+        link: HCI 0x09) is raised here, and ends in no event; a failure after that (timeout,
+        cancel, the peer gone) ends in PERIPHERAL_DISCONNECT."""
         device = self._device()
         if self._connecting:
             raise OSError(errno.EALREADY, "a connection attempt is already in progress (EALREADY)")
@@ -308,9 +323,15 @@ class RadioHost:
         peer = addr_to_bumble(addr_type, addr)
         timeout = (duration_ms or DEFAULT_CONNECT_DURATION_MS) / 1000
         self._connecting = True
+        taken: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
         self._connect_task = asyncio.get_running_loop().create_task(
-            self._connect(device, peer, preferences, timeout, addr_type, addr, self._connect_task)
+            self._connect(
+                device, peer, preferences, timeout, addr_type, addr, self._connect_task, taken
+            )
         )
+        refused = await taken
+        if refused is not None:
+            raise refused
 
     async def _connect(
         self,
@@ -321,10 +342,17 @@ class RadioHost:
         addr_type: int,
         addr: bytes,
         previous: asyncio.Task[None] | None,
+        taken: asyncio.Future[Exception | None],
     ) -> None:
+        def on_status(event: hci.HCI_Command_Status_Event) -> None:
+            if event.command_opcode in _CREATE_CONNECTION and not taken.done():
+                taken.set_result(None)
+
+        host: QuietHost = device.host  # type: ignore[assignment]
         try:
             if previous is not None:
                 await asyncio.wait([previous])  # the last attempt's task winding down
+            host.on_command_status = on_status
             await device.connect(
                 peer,
                 transport=PhysicalTransport.LE,
@@ -339,8 +367,16 @@ class RadioHost:
         except Exception as error:  # noqa: BLE001 - timeout, cancel, refusal: all end the same
             # (Bumble's TimeoutError is its own class, not the builtin one.)
             logger.debug("connect to %s failed: %r", peer, error)
-            self._connect_failed(addr_type, addr)
+            if not taken.done() and getattr(error, "error_code", None) == LIMIT_EXCEEDED:
+                self._connecting = False  # refused at the call: no event
+                taken.set_result(error)
+            else:
+                self._connect_failed(addr_type, addr)
         finally:
+            if host.on_command_status is on_status:
+                host.on_command_status = None
+            if not taken.done():
+                taken.set_result(None)
             if self._connect_task is asyncio.current_task():
                 self._connect_task = None
 

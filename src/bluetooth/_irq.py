@@ -30,12 +30,22 @@ holds events back, and the queue is delivered up to the question, as a board's s
 the handler inside such a call. If that call was made by a handler, the IRQ thread answers
 the questions itself while it waits (``wait_answering``), re-entrantly, as a board would.
 
-Bounded backlog. A board without synchronous events queues them in a fixed-size ring buffer
-and drops what does not fit, with a message. Here the events a peer or the air can raise
+Bounded backlog. On a board the stack calls the handler for each event as it comes: a slow
+handler holds the stack up, the controller's buffers fill and it stops acknowledging the
+peer, whose sends slow down; nothing is lost. Here the events a peer or the air can raise
 without end (GATTS_WRITE from writes without response, SCAN_RESULT, GATTC_NOTIFY,
-GATTC_INDICATE) are bounded: at most ``BACKLOG[event]`` of each wait at once, and when one
-more comes the oldest of its kind is dropped, counted in ``dropped`` (``BLE.irq_dropped``)
-and logged, at most once per ``DROP_LOG_INTERVAL``. Writes and scan results keep few (the
+GATTC_INDICATE) are bounded: at most ``BACKLOG[event]`` of each wait at once.
+
+- The ones that come in ACL data (``ACL_EVENTS``: writes, notifications, indications) push
+  back: once ``BACKLOG - HOST_ACL_BUFFERS`` of a kind wait, ``pushback`` is set and the host
+  stops telling the controller it is done with ACL packets (controller-to-host flow control,
+  ``_rxflow``), so the controller sends at most ``HOST_ACL_BUFFERS`` more and then stops
+  acknowledging the peer. When the handler has worked the backlog down to half that mark,
+  ``on_resume`` is called (on the IRQ thread) and the flow restarts.
+- What still does not fit (scan results, which come in HCI events the host cannot hold back,
+  or any of them from a controller without that flow control) drops the oldest of its
+  kind, counted in ``dropped`` (``BLE.irq_dropped``) and logged, at most once per
+  ``DROP_LOG_INTERVAL``. Writes and scan results keep few (the
 handler sees the latest values; every write has already landed in the attribute table, and
 an advertiser repeats itself), so a read request after a write flood waits for at most 64
 slow handlers, not for the whole flood. Notifications and indications carry data a
@@ -87,6 +97,12 @@ IDLE_EXIT = 10.0  # seconds without events after which the thread ends
 BACKLOG = {3: 64, 5: 64, 18: 8192, 19: 8192}
 DROP_LOG_INTERVAL = 10.0  # seconds between two "dropped" log lines
 DROPPABLE = frozenset(BACKLOG)
+# The events that come in ACL data, and the ACL packets the host takes from the controller
+# before it must say it is done with them (each brings at most one event).
+ACL_EVENTS = (3, 18, 19)
+HOST_ACL_BUFFERS = 32
+PUSHBACK_AT = {kind: BACKLOG[kind] - HOST_ACL_BUFFERS for kind in ACL_EVENTS}
+RESUME_AT = {kind: mark // 2 for kind, mark in PUSHBACK_AT.items()}
 
 logger = logging.getLogger("bluetooth")
 
@@ -125,6 +141,9 @@ class IrqDispatcher:
         self._delivering = False  # the IRQ thread is inside the handler
         self._local = threading.local()  # .number: this thread's registered call, or 0
         self._droppable = dict.fromkeys(BACKLOG, 0)  # droppable events in the queue, by kind
+        # set while the ACL events waiting are too many (read by the stack thread)
+        self.pushback = False
+        self.on_resume: Callable[[], None] | None = None  # called when pushback ends
         self.dropped = 0  # droppable events dropped because the backlog was full
         self._dropped_logged = 0  # the count at the last log line
         self._drop_logged_at = -DROP_LOG_INTERVAL
@@ -212,6 +231,8 @@ class IrqDispatcher:
                 if self._droppable[kind] >= BACKLOG[kind]:
                     self._drop_oldest(kind)
                 self._droppable[kind] += 1
+                if kind in PUSHBACK_AT and self._droppable[kind] >= PUSHBACK_AT[kind]:
+                    self.pushback = True
             # Mark the event with the last call started: the calls that may have caused it.
             self._queue.append((*item[:5], self._numbered))
             if item[3] is not None:
@@ -258,6 +279,7 @@ class IrqDispatcher:
             self.handler = None
             queue, self._queue = self._queue, deque()
             self._droppable = dict.fromkeys(BACKLOG, 0)
+            self.pushback = False
             self._asks = 0
             self._cond.notify_all()
             thread = self._thread
@@ -277,6 +299,23 @@ class IrqDispatcher:
         return False
 
     def _next(self) -> _Item | None:
+        item = self._take()
+        if item is not None and self.pushback and item[0] in PUSHBACK_AT:
+            self._maybe_resume()
+        return item
+
+    def _maybe_resume(self) -> None:
+        """End the push-back once every ACL kind is down to its resume mark."""
+        with self._lock:
+            counts = self._droppable
+            if not self.pushback or any(counts[k] > RESUME_AT[k] for k in ACL_EVENTS):
+                return
+            self.pushback = False
+            resume = self.on_resume
+        if resume is not None:
+            resume()
+
+    def _take(self) -> _Item | None:
         with self._cond:
             while True:
                 if self.closed:

@@ -190,3 +190,93 @@ def test_the_local_rpa_reported_is_the_address_used_on_air() -> None:
 
     on_air, local_rpa = asyncio.run(main())
     assert local_rpa == on_air
+
+
+def test_bad_packets_are_logged_once_an_interval(caplog) -> None:
+    """A host sending garbage gets one warning line, then one per interval at most, which
+    counts the packets it did not log: a broken client cannot flood the log."""
+    import logging
+
+    async def main() -> None:
+        controller, _ = await _raw()
+        with caplog.at_level(logging.WARNING, logger="bleradio.controller"):
+            for _ in range(1000):
+                controller.on_packet(b"\x01\x03")  # truncated
+                controller.on_packet(b"\x02\x01\x00\x05\x00abc")  # ACL to no link
+            assert len(caplog.records) == 1
+            controller._warned_at -= 60  # the interval has passed
+            controller.on_packet(b"\x09")
+        assert len(caplog.records) == 2
+        assert "1999 more bad packets" in caplog.records[1].getMessage()
+        controller.close()
+
+    asyncio.run(main())
+
+
+def test_controller_to_host_flow_control() -> None:
+    """With flow control on, the controller sends the host no more ACL packets than it has
+    buffers for until the host says it is done with some; it keeps what comes next in its
+    own buffers and, once those are full, stops acknowledging: the peer's data waits in its
+    queue, nothing is lost. A link that ends hands the host what it held first."""
+    from bleradio.controller_core import RX_BUFFERS
+
+    from .helpers import device_on
+
+    async def main() -> None:
+        medium = Medium()
+        central = await device_on(medium, "c")
+        peripheral = await device_on(medium, "p")
+        controller: VirtualController = peripheral.transport.controller  # type: ignore[attr-defined]
+        await peripheral.host.send_command(
+            hci.HCI_Host_Buffer_Size_Command(
+                host_acl_data_packet_length=1024,
+                host_synchronous_data_packet_length=0,
+                host_total_num_acl_data_packets=2,
+                host_total_num_synchronous_data_packets=0,
+            ),
+            check_result=True,
+        )
+        await peripheral.host.send_command(
+            hci.HCI_Set_Controller_To_Host_Flow_Control_Command(flow_control_enable=1),
+            check_result=True,
+        )
+        connection, _ = await connect(central, peripheral)
+        got: list[str] = []
+        host = peripheral.host
+        on_acl, on_disconnection = host.on_hci_acl_data_packet, host.on_hci_event_packet
+
+        def acl(packet: hci.HCI_AclDataPacket) -> None:
+            got.append(packet.data[-1:].hex())
+            on_acl(packet)
+
+        def event(packet: hci.HCI_Event) -> None:
+            if packet.event_code == hci.HCI_DISCONNECTION_COMPLETE_EVENT:
+                got.append("disconnected")
+            on_disconnection(packet)
+
+        host.on_hci_acl_data_packet = acl  # type: ignore[method-assign]
+        host.on_hci_event_packet = event  # type: ignore[method-assign]
+        handle = controller.links[0].handle
+        sender = controller.links[0].peer
+        for i in range(30):  # ATT Write Commands to no handle: carried, then ignored
+            central.send_l2cap_pdu(connection.handle, 0x0004, b"\x52\x01\x00" + bytes((i,)))
+        await wait_for(lambda: controller.rx_full)
+        await asyncio.sleep(0.05)  # nothing more moves
+        assert got == ["00", "01"]  # the host's two buffers
+        held = len(sender.tx)
+        assert held >= 30 - 2 - RX_BUFFERS - 16 and controller.rx_full  # not acknowledged
+        # the host is done with both: two more, and the queue moves on
+        controller.on_packet(_command(0x0C35, struct.pack("<BHH", 1, handle, 2)))
+        await wait_for(lambda: len(got) == 4)
+        assert got == ["00", "01", "02", "03"]
+        # counts for a link that is not there, or more than were sent, change nothing
+        controller.on_packet(_command(0x0C35, struct.pack("<BHH", 1, 0x0EFF, 5)))
+        await asyncio.sleep(0.01)
+        assert len(got) == 4
+        # the central goes silent: the peripheral's host gets what was held, then the news
+        central.transport.controller.close()  # type: ignore[attr-defined]
+        await wait_for(lambda: "disconnected" in got)
+        assert got[:-1] == [f"{i:02x}" for i in range(4 + RX_BUFFERS)]
+        assert got[-1] == "disconnected"
+
+    asyncio.run(main())
