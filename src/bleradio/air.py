@@ -69,6 +69,7 @@ class _LinkState:
     # skipped since the last settle (not idle events: the radios were elsewhere)
     skipped_central: int = 0
     skipped_peripheral: int = 0
+    base: int = 0  # the connection event counter of this segment's event 0
 
 
 @dataclass
@@ -219,10 +220,13 @@ class AirMedium(Medium):
             pdu_us = airtime.adv_pdu_time_us(len(pdu.data))
         listen_us = airtime.T_IFS_US + _SCAN_REQ_US if (pdu.connectable or pdu.scannable) else 0
         account = self._time(advertiser)
+        capture = self.capture
         t = end = now
         on_us = 0
         try:
             for channel in advertiser.advertising_channels():
+                if capture is not None:
+                    capture.adv(pdu, channel, t)
                 account.add(tx_us=pdu_us, rx_us=listen_us, ramps=2 if listen_us else 1)
                 on_us += pdu_us + listen_us
                 end = t + (pdu_us + listen_us) / 1e6
@@ -361,6 +365,7 @@ class AirMedium(Medium):
         c_phy, p_phy = link.phy_c_to_p, link.phy_p_to_c
         c_time, p_time = self._time(central.controller), self._time(peripheral.controller)
         c_sent = p_sent = False
+        capture = self.capture
         try:
             while link.alive:
                 c_pdu = central.tx[0] if central.tx else None
@@ -381,6 +386,8 @@ class AirMedium(Medium):
                 p_ok = p_pdu is not None and (
                     p_pdu[0] == LLID_CONTROL or not central.controller.rx_full
                 )
+                if capture is not None:
+                    self._capture_exchange(capture, link, state, n, used - need, c_us, c_ok, p_ok)
                 if c_ok:
                     central.tx.popleft()
                     c_sent = True
@@ -422,6 +429,30 @@ class AirMedium(Medium):
                 self.kick(link)
             return
         self._end_event(link, n, used)
+
+    def _capture_exchange(
+        self,
+        capture: Any,
+        link: Link,
+        state: _LinkState,
+        n: int,
+        at_us: float,
+        c_us: float,
+        c_ok: bool,
+        p_ok: bool,
+    ) -> None:
+        """Record one exchange of event ``n`` (``at_us`` into it): the central's packet (an
+        empty one if it had none) and the peripheral's answer, each with its MD bit."""
+        central, peripheral = link.central, link.peripheral
+        c_pdu = central.tx[0] if central.tx else None
+        p_pdu = peripheral.tx[0] if peripheral.tx else None
+        t = state.anchor + n * state.interval + at_us / 1e6
+        counter = state.base + n
+        c_more = len(central.tx) > (1 if c_ok else 0)
+        p_more = len(peripheral.tx) > (1 if p_ok else 0)
+        capture.data(link, counter, t, 0, c_pdu, c_ok or c_pdu is None, c_more)
+        t += (c_us + airtime.T_IFS_US) / 1e6
+        capture.data(link, counter, t, 1, p_pdu, p_ok or p_pdu is None, p_more)
 
     def _scheduled(self, link: Link, state: _LinkState, n: int) -> bool:
         """Whether event ``n`` of ``link`` gets the radios of both its devices.
@@ -593,8 +624,11 @@ class AirMedium(Medium):
             state.timer = None
         interval = link.interval * 0.00125
         if (interval, link.latency) != (state.interval, state.latency):
-            # a new segment: the first event at the new interval after the instant
-            link.state = _LinkState(now + interval, interval, link.latency)
+            # a new segment: the first event at the new interval after the instant (the
+            # event counter goes on: the events settled so far are numbered before it)
+            link.state = _LinkState(
+                now + interval, interval, link.latency, base=state.base + state.settled
+            )
         if link.central.tx or link.peripheral.tx:
             self.kick(link)
 

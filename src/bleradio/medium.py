@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from .capture import AirCapture, capture_directory, capture_from_env, open_air_capture
 from .link import CENTRAL, LLID_CONTROL, Link, LinkEnd
 
 if TYPE_CHECKING:
@@ -202,6 +203,8 @@ class Medium:
     """The shared air of a set of virtual controllers, bound to one asyncio loop.
 
     ``Medium(fast=False)`` makes an ``AirMedium`` (``air.py``), which keeps air time.
+    ``Medium(capture=DIR)`` records every PDU on air into ``DIR/air.pcap`` (``capture.py``;
+    ``close_capture()`` finishes the file).
     """
 
     def __new__(cls, **options: Any) -> Medium:
@@ -211,9 +214,13 @@ class Medium:
             return super().__new__(AirMedium)
         return super().__new__(cls)
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, capture: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self.options = MediumOptions(**options)
         self.random = random.Random(self.options.seed)
+        # what a sniffer would record (None: nothing, at the cost of one test per PDU)
+        self.capture: AirCapture | None = None
+        if capture is not None:
+            self.capture = open_air_capture(capture, fast=self.options.fast, seed=self.options.seed)
         self.controllers: list[VirtualController] = []
         self._addresses: set[bytes] = set()
         self._labels: set[str] = set()
@@ -224,6 +231,12 @@ class Medium:
         self._loop: asyncio.AbstractEventLoop | None = None
         # called with a ScanRecord when a scan ends (air-time medium only)
         self.scan_watchers: list[Callable[[ScanRecord], None]] = []
+
+    def close_capture(self) -> None:
+        """Finish ``air.pcap`` (flushed and closed; the air is no longer recorded)."""
+        if self.capture is not None:
+            self.capture.close()
+            self.capture = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -289,6 +302,11 @@ class Medium:
         self._adv_timers[advertiser] = self.loop.call_later(
             interval, self._advertising_event, advertiser
         )
+        capture = self.capture
+        channels = advertiser.advertising_channels()
+        if capture is not None:
+            # every listener hears the first channel's PDU; the others go on air unheard
+            capture.adv(pdu, channels[0], self.loop.time())
         for listener in list(self.listeners):
             if listener is advertiser or listener not in self.listeners:
                 continue
@@ -297,7 +315,10 @@ class Medium:
             except Exception:
                 logger.exception("%s failed on an advertising PDU", listener)
             if advertiser.current_adv_pdu() is not pdu:
-                break  # connected (or stopped) during this event
+                return  # connected (or stopped) during this event
+        if capture is not None:
+            for channel in channels[1:]:
+                capture.adv(pdu, channel, self.loop.time())
 
     def start_listening(self, controller: VirtualController) -> None:
         """A controller started scanning or initiating: it hears advertisers from now on."""
@@ -317,6 +338,8 @@ class Medium:
                 return
             pdu = advertiser.current_adv_pdu()
             if pdu is not None and advertiser is not listener:
+                if self.capture is not None:
+                    self.capture.adv(pdu, advertiser.advertising_channels()[0], self.loop.time())
                 try:
                     listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
                 except Exception:
@@ -332,7 +355,10 @@ class Medium:
         """SCAN_REQ from ``scanner``; returns the SCAN_RSP data, or None if not answered."""
         if pdu.advertiser.current_adv_pdu() is not pdu:
             return None
-        return pdu.advertiser.on_scan_request(address_type, address)
+        data = pdu.advertiser.on_scan_request(address_type, address)
+        if self.capture is not None:
+            self.capture.scan(pdu, address_type, address, data)
+        return data
 
     def connect(
         self,
@@ -368,6 +394,8 @@ class Medium:
             timeout,
         )
         self.links.add(link)
+        if self.capture is not None:
+            self.capture.connect(link, pdu, address_type, address)
         self.stop_advertising(advertiser)
         # each side learns the address the other used on air, and keeps its own
         advertiser.on_link_established(
@@ -390,6 +418,8 @@ class Medium:
         queue; the receiver kicks the link when it has room again."""
         link.scheduled = False
         central, peripheral = link.central, link.peripheral
+        capture = self.capture
+        event = capture.event(link) if capture is not None else 0
         try:
             moved = True
             while moved and link.alive:
@@ -399,7 +429,12 @@ class Medium:
                     if tx and link.alive:
                         if tx[0][0] != LLID_CONTROL and end.peer.controller.rx_full:
                             continue  # not acknowledged: sent again once the peer has room
-                        self._deliver(end, tx.popleft())
+                        pdu = tx.popleft()
+                        if capture is not None:
+                            capture.data(
+                                link, event, self.loop.time(), end.role, pdu, True, bool(tx)
+                            )
+                        self._deliver(end, pdu)
                         moved = True
         except Exception:
             logger.exception("%r: delivery failed; dropping the link", link)
@@ -422,6 +457,8 @@ class Medium:
         """The link ended by procedure (LL_TERMINATE_IND delivered): forget it."""
         link.alive = False
         self.links.discard(link)
+        if self.capture is not None:
+            self.capture.link_closed(link)
 
     def lose_link(self, link: Link, silent: VirtualController | None = None) -> None:
         """The link is lost (a side went silent): the other side times out (0x08)."""
@@ -467,18 +504,25 @@ def _ends(link: Link) -> tuple[VirtualController, VirtualController]:
 
 # ---------------------------------------------------------------------- process medium
 _options_override: dict[str, Any] = {}
+_capture_override: list[str | os.PathLike[str] | None] = [None]
 _media: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Medium] = weakref.WeakKeyDictionary()
 
 
 def configure(**options: Any) -> None:
     """Options of the in-process medium (``MediumOptions`` fields: ``fast``, ``seed``,
-    ``phy``, ``data_length``, ``conn_interval_ms``, ``event_length_ms``, ``max_connections``).
+    ``phy``, ``data_length``, ``conn_interval_ms``, ``event_length_ms``, ``max_connections``;
+    and ``capture``: a directory for ``air.pcap``, else ``AIOBLE_CAPTURE``'s).
 
     Effective for media made after the call (one per event loop, made when the first
     virtual controller of that loop opens); environment variables (``AIOBLE_RADIO_FAST``,
     ``AIOBLE_RADIO_SEED``) give the defaults, and these override them. An option given
     as None returns to its default.
     """
+    if "capture" in options:
+        capture = options.pop("capture")
+        if capture is not None:
+            capture_directory(capture)  # a bad directory fails here, not at first use
+        _capture_override[0] = capture
     MediumOptions(**{k: v for k, v in options.items() if v is not None})  # validate now
     for key, value in options.items():
         if value is None:
@@ -493,7 +537,8 @@ def process_medium() -> Medium:
     medium = _media.get(loop)
     if medium is None:
         options = MediumOptions.merged(**_options_override)
-        medium = Medium(**options.__dict__)
+        capture = _capture_override[0] or capture_from_env()
+        medium = Medium(capture=capture, **options.__dict__)
         _media[loop] = medium
     return medium
 

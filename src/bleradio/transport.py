@@ -4,6 +4,10 @@ Whatever the radio, the result is a Bumble ``Transport``: ``.source`` (the host 
 packet sink there and gets controller->host H4 packets, and ``on_transport_lost()`` if the
 radio goes away), ``.sink`` (``on_packet(h4)`` for host->controller packets) and
 ``async close()``.
+
+Every radio path goes through ``open_hci``, so that is where a device's HCI traffic is
+captured (``capture.snoop_transport``: ``AIOBLE_CAPTURE=DIR`` writes ``DIR/LABEL.btsnoop``,
+``BUMBLE_SNOOPER`` Bumble's snooper).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from bumble.transport.common import ParserSource, Transport, TransportSink
 
+from .capture import snoop_transport
 from .config import RadioConfig, parse_host_port
 from .controller import VirtualController
 from .medium import process_medium
@@ -141,9 +146,23 @@ async def open_tcp(host: str, port: int, *, hello: bytes | None = None, what: st
 
 # ---------------------------------------------------------------------- the seam
 async def open_hci(config: RadioConfig, *, label: str | None = None) -> Transport:
-    """Open the radio ``config`` names, on the running loop; see the module docstring."""
+    """Open the radio ``config`` names, on the running loop; see the module docstring.
+    With ``AIOBLE_CAPTURE`` or ``BUMBLE_SNOOPER`` set, its packets are captured."""
     if config.kind == "virtual":
-        return VirtualTransport(VirtualController(process_medium(), label=label))
+        controller = VirtualController(process_medium(), label=label)
+        transport: Transport = VirtualTransport(controller)
+        label = controller.label  # the medium's name for it (device<N> without a label)
+    else:
+        transport = await _open_radio(config, label)
+    bumble_opened = config.kind == "hci" and not (config.transport or "").startswith("tcp-client:")
+    try:
+        return snoop_transport(transport, label, bumble_snooper=not bumble_opened)
+    except BaseException:
+        await transport.close()
+        raise
+
+
+async def _open_radio(config: RadioConfig, label: str | None) -> Transport:
     if config.kind == "shared":
         assert config.address is not None
         host, port = parse_host_port(config.address, what="shared radio address")
@@ -158,13 +177,8 @@ async def _open_bumble_transport(spec: str) -> Transport:
     scheme, _, rest = spec.partition(":")
     if scheme == "tcp-client":
         host, port = parse_host_port(rest, what="tcp-client transport")
-        transport = await open_tcp(host, port, what=f"HCI transport {spec!r}")
-        try:
-            from bumble.transport import _wrap_transport  # BUMBLE_SNOOPER support
-
-            return _wrap_transport(transport)
-        except ImportError:  # pragma: no cover - older/newer Bumble
-            return transport
+        return await open_tcp(host, port, what=f"HCI transport {spec!r}")
+    # (Bumble's open_transport honours BUMBLE_SNOOPER itself: open_hci leaves it that one)
     from bumble.transport import open_transport
 
     try:
