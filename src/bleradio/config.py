@@ -12,6 +12,22 @@ RadioKind = Literal["virtual", "shared", "hci"]
 ENV_TRANSPORT = "AIOBLE_TRANSPORT"
 ENV_RADIO = "AIOBLE_RADIO"
 
+# The end of every command's --help (`aioble ...`, `aioble-python`): the variables that
+# choose a process's radio.
+ENVIRONMENT_HELP = """\
+environment (which radio; configuration, never code):
+  AIOBLE_RADIO=HOST:PORT    join the shared virtual radio served by `aioble radio`
+  AIOBLE_TRANSPORT=SPEC     a real controller, through any Bumble transport: usb:0,
+                            serial:/dev/ttyACM0,1000000, hci-socket:0, tcp-client:HOST:PORT
+  (neither)                 a virtual radio inside the process, which only devices of the
+                            same process hear: for `aioble scan` and `aioble gatt-dump` the
+                            useful cases are the two above
+  AIOBLE_LABEL=NAME         the device's name on a virtual radio (its address derives from
+                            it, so it is the same in every run)
+  AIOBLE_RADIO_FAST=1       virtual radios without air time (everything delivered at once)
+  AIOBLE_CAPTURE=FILE       capture the device's traffic (see the README)
+"""
+
 
 @dataclass(frozen=True)
 class RadioConfig:

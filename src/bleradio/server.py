@@ -31,6 +31,7 @@ from typing import Any
 
 from bumble.transport.common import PacketParser
 
+from .capture import capture_from_env
 from .controller import VirtualController
 from .medium import DeviceInfo, Medium, MediumOptions, ScanRecord, format_address
 from .transport import HELLO_MAGIC, HELLO_MAX_BODY, quickack, tune_socket
@@ -334,6 +335,7 @@ class RadioServer:
         self._by_label: dict[str, _Connection] = {}  # connected devices
         self._joins = 0
         self._warnings = _Warnings()
+        self._member_watchers: list[Callable[[DeviceInfo], None]] = []
         # bounds (see the module docstring); set before clients connect
         self.pause_backlog = PAUSE_BACKLOG
         self.resume_backlog = RESUME_BACKLOG
@@ -376,6 +378,19 @@ class RadioServer:
         """Call ``callback(record)`` at the end of every scan of a device (air time only)."""
         self.medium.scan_watchers.append(callback)
 
+    def watch_members(self, callback: Callable[[DeviceInfo], None]) -> None:
+        """Call ``callback(info)`` when a device joins (``info.connected`` True) and when it
+        leaves (False); ``info`` has its label and address (no energy figures)."""
+        self._member_watchers.append(callback)
+
+    def _tell_watchers(self, member: _Member, connected: bool) -> None:
+        info = DeviceInfo(label=member.label, address=member.address, connected=connected)
+        for callback in self._member_watchers:
+            try:
+                callback(info)
+            except Exception:
+                logger.exception("radio: a membership watcher failed")
+
     def _energy(self, member: _Member, profile: Any = None) -> Any:
         try:
             if member.controller is not None:
@@ -405,6 +420,7 @@ class RadioServer:
         connection.member = member
         self._members[member.key] = member
         self._by_label[controller.label] = connection
+        self._tell_watchers(member, connected=True)
 
     def _left(self, connection: _Connection) -> None:
         member = connection.member
@@ -413,6 +429,7 @@ class RadioServer:
         if self._by_label.get(member.label) is connection:
             del self._by_label[member.label]
         member.controller = None  # freed: only the summary stays
+        self._tell_watchers(member, connected=False)
         if member.key not in self._members:
             return
         self._departed.append(member.key)
@@ -426,11 +443,13 @@ class RadioServer:
         self.host, self.port = sockname[0], sockname[1]
 
     async def close(self) -> None:
-        """Stop listening and drop every client (their controllers leave the medium)."""
+        """Stop listening and drop every client (their controllers leave the medium), then
+        finish the medium's capture, if it has one."""
         if self._server is not None:
             self._server.close()
         for connection in list(self._connections):
             connection.leave_now()
+        self.medium.close_capture()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -449,14 +468,18 @@ class RadioServer:
         await self.close()
 
 
-async def serve(host: str = "127.0.0.1", port: int = 0, **medium_options: Any) -> RadioServer:
+async def serve(
+    host: str = "127.0.0.1", port: int = 0, *, capture: Any = None, **medium_options: Any
+) -> RadioServer:
     """Serve a new shared radio on TCP: a ``Medium`` with ``medium_options``
     (``MediumOptions`` fields), the environment's defaults (``AIOBLE_RADIO_FAST``,
-    ``AIOBLE_RADIO_SEED``) for the others."""
+    ``AIOBLE_RADIO_SEED``) for the others. ``capture``: a directory where the air goes
+    (``air.pcap``), else ``AIOBLE_CAPTURE``'s, if set."""
     options = MediumOptions.merged(**medium_options)
-    server = RadioServer(Medium(**options.__dict__))
+    server = RadioServer(Medium(capture=capture or capture_from_env(), **options.__dict__))
     try:
         await server._start(host, port)
     except OSError as error:
+        server.medium.close_capture()
         raise OSError(error.errno, f"cannot serve the radio on {host}:{port}: {error}") from error
     return server

@@ -1,5 +1,5 @@
-"""The `aioble` command: `run`, `radio`, `multitest`. Argument parsing only; the work is
-done by `blerun.run`, `blerun.multitest` and `bleradio`."""
+"""The `aioble` command: `run`, `radio`, `multitest`, `scan`, `gatt-dump`. Argument parsing
+only; the work is done by `blerun.run`, `blerun.multitest`, `blerun.tools` and `bleradio`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,34 @@ import contextlib
 import os
 import signal
 import sys
+from typing import Any
 
-from blerun import multitest, run
+from bleradio.config import ENVIRONMENT_HELP
+from blerun import multitest, run, tools
 from blerun.radio import KINDS, RadioOptionError, parse_radio_option, virtual_radio
 from mpemu import logs
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+def package_version() -> str:
+    """This package's version, from its installed metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aioble-cpython")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
 
 
 def _add_fast(parser: argparse.ArgumentParser) -> None:
@@ -88,8 +109,12 @@ def _radio_options(args: argparse.Namespace) -> dict[str, object]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="aioble", description="Run MicroPython BLE programs on CPython."
+        prog="aioble",
+        description="Run MicroPython BLE programs on CPython, and look at the devices around.",
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"aioble {package_version()}")
     parser.add_argument(
         "--log",
         metavar="LEVEL",
@@ -99,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "run",
         help="run programs, one process each, on one private radio",
         description="Run each program under aioble-python in its own process, all on one "
@@ -126,7 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_fast(p)
 
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "radio",
         help="serve a shared virtual radio",
         description="Serve one shared virtual radio until Ctrl-C. A process whose environment "
@@ -136,7 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
     _add_fast(p)
 
-    p = sub.add_parser(
+    p = _subparser(
+        sub,
         "multitest",
         help="run MicroPython multitest files",
         description="Run MicroPython multitest files (one process per instanceN, all on one "
@@ -153,7 +181,62 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds of silence after which an instance is stopped (default %(default)s)",
     )
+
+    p = _subparser(
+        sub,
+        "scan",
+        help="list the devices advertising on the radio",
+        description="Scan the radio the environment selects and print one line per device "
+        "heard: its address (AA:BB:CC:DD:EE:FF/P public, AA:BB:CC:DD:EE:FF random), name, "
+        "RSSI, advertised services and manufacturer data.",
+    )
+    p.add_argument("--duration", type=_positive_seconds, default=5.0, metavar="S", help="default 5")
+    p.add_argument(
+        "--passive", action="store_true", help="send no scan requests (no scan responses)"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    p = _subparser(
+        sub,
+        "gatt-dump",
+        help="connect to a device and print its GATT database",
+        description="Connect to ADDRESS on the radio the environment selects and print its "
+        "services, characteristics (with their properties) and descriptors.",
+    )
+    p.add_argument(
+        "address",
+        type=_device_address,
+        metavar="ADDRESS",
+        help="AA:BB:CC:DD:EE:FF/P for a public address, AA:BB:CC:DD:EE:FF for a random one "
+        "(as `aioble scan` prints them)",
+    )
+    p.add_argument("--read", action="store_true", help="read the readable values too")
+    p.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="S",
+        help="give up finding the device after S seconds (default 10)",
+    )
     return parser
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _device_address(text: str) -> str:
+    try:
+        tools.parse_address(text)
+    except tools.AddressError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -193,6 +276,7 @@ async def _serve_radio(host: str, port: int, options: dict[str, object]) -> int:
     try:
         async with virtual_radio(host, port, **options) as radio:
             run.warn_about_scans(radio.server, "aioble radio", sys.stderr)
+            radio.server.watch_members(_print_member)
             print(f"aioble radio: listening on {radio.server.address}")
             print(f"export AIOBLE_RADIO={radio.server.address}", flush=True)
             await asyncio.Event().wait()
@@ -203,6 +287,13 @@ async def _serve_radio(host: str, port: int, options: dict[str, object]) -> int:
         print(f"aioble radio: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_member(info: Any) -> None:
+    """One line per device joining or leaving `aioble radio`: its label and its address as
+    Bumble writes a public one (a virtual controller's address is public)."""
+    verb = "joined" if info.connected else "left"
+    print(f"aioble radio: {verb} {info.label} {info.address}/P", flush=True)
 
 
 def _cmd_radio(args: argparse.Namespace) -> int:
@@ -224,6 +315,41 @@ def _cmd_multitest(args: argparse.Namespace) -> int:
     return summary.exit_status
 
 
+def _run_tool(name: str, tool: Any, **kwargs: Any) -> int:
+    try:
+        note = tools.check_radio_environment()
+    except ValueError as exc:
+        print(f"aioble {name}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if note is not None:
+        print(f"aioble {name}: note: {note}", file=sys.stderr)
+    try:
+        return tool(out=sys.stdout, **kwargs)
+    except tools.ToolError as exc:
+        print(f"aioble {name}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    return _run_tool(
+        "scan",
+        tools.run_scan,
+        duration_s=args.duration,
+        active=not args.passive,
+        as_json=args.json,
+    )
+
+
+def _cmd_gatt_dump(args: argparse.Namespace) -> int:
+    return _run_tool(
+        "gatt-dump",
+        tools.run_gatt_dump,
+        address=args.address,
+        read=args.read,
+        timeout_s=args.timeout,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -233,7 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         except logs.LogSpecError as exc:
             parser.error(f"--log: {exc}")
         os.environ["AIOBLE_LOG"] = args.log  # the programs' aioble-python
-    commands = {"run": _cmd_run, "radio": _cmd_radio, "multitest": _cmd_multitest}
+    commands = {
+        "run": _cmd_run,
+        "radio": _cmd_radio,
+        "multitest": _cmd_multitest,
+        "scan": _cmd_scan,
+        "gatt-dump": _cmd_gatt_dump,
+    }
     # SIGTERM unwinds like Ctrl-C, so the programs and controllers started are stopped too.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

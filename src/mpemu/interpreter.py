@@ -5,6 +5,7 @@
                                     runner expects: it starts with sys.path.remove(''))
     aioble-python -m MODULE [ARGS]  run a module as __main__
     aioble-python [-]               run the script read from stdin (a REPL on a terminal)
+    aioble-python --version         print the version
 
 The program runs in MicroPython's environment (`mpemu.environment`). An uncaught exception
 prints its traceback to stderr and exits with status 1; `SystemExit` keeps its code;
@@ -40,7 +41,7 @@ class UsageError(Exception):
 
 @dataclass
 class Invocation:
-    mode: str  # "file", "command", "module" or "stdin"
+    mode: str  # "file", "command", "module", "stdin" or "version"
     target: str = ""  # the file, the code or the module name
     args: list[str] = field(default_factory=list)  # the program's own arguments
 
@@ -62,6 +63,8 @@ def parse_args(argv: list[str]) -> Invocation | None:
         arg = argv[i]
         if arg in ("-h", "--help"):
             return None
+        if arg in ("-V", "--version"):
+            return Invocation("version")
         if arg in ("-c", "-m"):
             if i + 1 >= len(argv):
                 raise UsageError(f"argument expected for the {arg} option")
@@ -190,6 +193,15 @@ def run(inv: Invocation) -> int:
     return 0
 
 
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aioble-cpython")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         inv = parse_args(sys.argv[1:] if argv is None else argv)
@@ -197,8 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aioble-python: {exc}\n{USAGE}", file=sys.stderr)
         return 2
     if inv is None:
+        from bleradio.config import ENVIRONMENT_HELP
+
         print(USAGE)
         print(__doc__.split("\n\n", 2)[1])
+        print()
+        print(ENVIRONMENT_HELP, end="")
+        return 0
+    if inv.mode == "version":
+        print(f"aioble-python {_package_version()} (CPython {sys.version.split()[0]})")
         return 0
     if inv.mode == "file" and not os.path.exists(inv.target):
         print(f"aioble-python: can't open file {inv.target!r}: no such file", file=sys.stderr)
