@@ -6,13 +6,21 @@
 - ``rootcanal()`` / ``RootCanal``: Google's rootcanal as a supervised child process
   (``async with bleradio.rootcanal() as rc: rc.hci_transport``).
 - ``Medium`` / ``VirtualController``: the virtual radio itself; ``configure`` sets the
-  options of this process's in-process medium.
+  options of this process's in-process medium; ``private_medium`` gives the radios opened
+  in a block a medium of their own (the pytest plugin's ``ble_devices``).
 """
 
 from . import rootcanal
 from .config import RadioConfig, config_from_env
 from .controller import VirtualController
-from .medium import DeviceInfo, Medium, MediumOptions, configure, process_medium
+from .medium import (
+    DeviceInfo,
+    Medium,
+    MediumOptions,
+    configure,
+    private_medium,
+    process_medium,
+)
 from .rootcanal import RootCanal, RootCanalError
 from .server import RadioServer, serve
 from .transport import open_hci
@@ -29,6 +37,7 @@ __all__ = [
     "config_from_env",
     "configure",
     "open_hci",
+    "private_medium",
     "process_medium",
     "rootcanal",
     "serve",

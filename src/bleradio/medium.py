@@ -16,12 +16,13 @@ schedulers (advertising events and connection events) and keeps this interface.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -531,8 +532,29 @@ def configure(**options: Any) -> None:
             _options_override[key] = value
 
 
+_private_media: list[Medium] = []  # private_medium blocks, innermost last
+
+
+@contextlib.contextmanager
+def private_medium(**options: Any) -> Iterator[Medium]:
+    """A medium of its own for the in-process virtual controllers opened inside the block
+    (radios of this process that power on there, whatever their loop), instead of the
+    process medium: a test's devices meet only each other, on the options it asks for
+    (``MediumOptions`` fields; the environment's defaults for the others). Controllers
+    opened before or after the block stay on the process medium; blocks nest."""
+    medium = Medium(**MediumOptions.merged(**options).__dict__)
+    _private_media.append(medium)
+    try:
+        yield medium
+    finally:
+        _private_media.remove(medium)
+
+
 def process_medium() -> Medium:
-    """The in-process medium of the running loop (made on first use)."""
+    """The in-process medium of the running loop (made on first use), or the innermost
+    ``private_medium`` block's."""
+    if _private_media:
+        return _private_media[-1]
     loop = asyncio.get_running_loop()
     medium = _media.get(loop)
     if medium is None:
@@ -557,5 +579,6 @@ __all__ = [
     "ScanRecord",
     "configure",
     "format_address",
+    "private_medium",
     "process_medium",
 ]
