@@ -1,4 +1,5 @@
-"""IRQ event numbers and the statuses this port reports (SPEC §2)."""
+"""IRQ event numbers and the statuses this port reports (the table of events and their
+payloads: docs/bluetooth.md, "IRQ events")."""
 
 CENTRAL_CONNECT = 1
 CENTRAL_DISCONNECT = 2

@@ -1,4 +1,4 @@
-"""Every IRQ's data tuple has MicroPython's element types (SPEC §2, notes/micropython.md).
+"""Every IRQ's data tuple has MicroPython's element types (docs/bluetooth.md, "IRQ events").
 
 MicroPython builds every numeric item with ``MP_OBJ_NEW_SMALL_INT``: a plain int, never a bool
 or an IntEnum (a program that prints ``_IRQ_ENCRYPTION_UPDATE``'s data shows ``1 0 1``, not
@@ -31,7 +31,7 @@ from .conftest import Recorder, raw_central_updates
 F = bluetooth
 INT, ADDR, BUF, OPT_BUF, UUID_ = "int", "addr", "buf", "buf|None", "UUID"
 
-# SPEC §2's table: event -> the kind of each item of its data tuple.
+# docs/bluetooth.md's table: event -> the kind of each item of its data tuple.
 SCHEMA: dict[int, tuple[str, ...]] = {
     1: (INT, INT, ADDR),  # CENTRAL_CONNECT
     2: (INT, INT, ADDR),  # CENTRAL_DISCONNECT
@@ -101,7 +101,7 @@ def schema_errors(event: int, data: Any) -> list[str]:
     if type(data) is not tuple:
         return [f"event {event}: data is a {type(data).__name__}, not a tuple"]
     if len(data) != len(schema):
-        return [f"event {event}: {len(data)} items {data!r}, SPEC has {len(schema)}"]
+        return [f"event {event}: {len(data)} items {data!r}, the table has {len(schema)}"]
     return [
         f"event {event} item {index}: {error}"
         for index, (kind, item) in enumerate(zip(schema, data, strict=True))
@@ -110,7 +110,7 @@ def schema_errors(event: int, data: Any) -> list[str]:
 
 
 class TypedRecorder(Recorder):
-    """Checks each event's data against SPEC as the handler receives it (memoryviews are only
+    """Checks each event's data against the table as the handler receives it (memoryviews are only
     valid during the handler on a board) and keeps what ``print(*data)`` shows."""
 
     def __init__(self, ble: bluetooth.BLE, answers: dict[int, Any]) -> None:
