@@ -34,6 +34,7 @@ import os
 import random
 import re
 import struct
+import tempfile
 import time
 import weakref
 from collections.abc import Iterator, Mapping
@@ -143,8 +144,12 @@ def capture_directory(path: str | os.PathLike[str], *, what: str = "capture dire
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CaptureError(f"{what} {str(path)!r} cannot be made: {error.strerror}") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise CaptureError(f"{what} {str(path)!r} is not writable")
+    try:  # a file made and removed at once: root, read-only mounts and /proc included
+        handle, probe = tempfile.mkstemp(prefix=".capture-probe-", dir=directory)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise CaptureError(f"{what} {str(path)!r} is not writable: {error.strerror}") from None
     return directory.resolve()
 
 

@@ -84,6 +84,27 @@ def _add_fast(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any parameter of the virtual radio (a bleradio.MediumOptions field); repeatable",
     )
+    parser.add_argument(
+        "--capture",
+        metavar="DIR",
+        help="write each device's HCI traffic to DIR/LABEL.btsnoop and the virtual radio's "
+        "air to DIR/air.pcap (Wireshark, tshark, scapy); DIR is made if missing",
+    )
+
+
+def _capture_ok(args: argparse.Namespace, who: str) -> bool:
+    """--capture names a directory that can be written (made if missing; args.capture
+    becomes its absolute path), else a usage error is printed."""
+    if args.capture is None:
+        return True
+    from bleradio.capture import CaptureError, capture_directory
+
+    try:
+        args.capture = str(capture_directory(args.capture, what="--capture"))
+    except CaptureError as exc:
+        print(f"{who}: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _radio_option(text: str) -> tuple[str, object]:
@@ -241,6 +262,8 @@ def _device_address(text: str) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     profile = None
+    if not _capture_ok(args, "aioble run"):
+        return EXIT_USAGE
     if args.current_profile is not None and not args.energy:
         print("aioble run: --current-profile is for --energy", file=sys.stderr)
         return EXIT_USAGE
@@ -265,6 +288,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             energy=args.energy,
             profile=profile,
             timeline=args.timeline,
+            capture=args.capture,
         )
     except (run.ProgramNotFound, RadioOptionError, ValueError) as exc:
         print(f"aioble run: {exc}", file=sys.stderr)
@@ -272,13 +296,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
-async def _serve_radio(host: str, port: int, options: dict[str, object]) -> int:
+async def _serve_radio(
+    host: str, port: int, options: dict[str, object], capture: str | None = None
+) -> int:
     try:
-        async with virtual_radio(host, port, **options) as radio:
+        async with virtual_radio(host, port, capture=capture, **options) as radio:
             run.warn_about_scans(radio.server, "aioble radio", sys.stderr)
             radio.server.watch_members(_print_member)
             print(f"aioble radio: listening on {radio.server.address}")
             print(f"export AIOBLE_RADIO={radio.server.address}", flush=True)
+            if capture is not None:
+                print(
+                    f"aioble radio: the air goes to {capture}/air.pcap; a program writes its "
+                    f"HCI traffic there with: export AIOBLE_CAPTURE={capture}",
+                    flush=True,
+                )
             await asyncio.Event().wait()
     except RadioOptionError as exc:
         print(f"aioble radio: {exc}", file=sys.stderr)
@@ -297,10 +329,14 @@ def _print_member(info: Any) -> None:
 
 
 def _cmd_radio(args: argparse.Namespace) -> int:
-    return asyncio.run(_serve_radio(args.host, args.port, _radio_options(args)))
+    if not _capture_ok(args, "aioble radio"):
+        return EXIT_USAGE
+    return asyncio.run(_serve_radio(args.host, args.port, _radio_options(args), args.capture))
 
 
 def _cmd_multitest(args: argparse.Namespace) -> int:
+    if not _capture_ok(args, "aioble multitest"):
+        return EXIT_USAGE
     try:
         summary = multitest.run_tests(
             args.tests,
@@ -308,6 +344,7 @@ def _cmd_multitest(args: argparse.Namespace) -> int:
             radio_options=_radio_options(args),
             verbose=args.verbose,
             instance_timeout=args.instance_timeout,
+            capture=args.capture,
         )
     except (FileNotFoundError, RadioOptionError) as exc:
         print(f"aioble multitest: {exc}", file=sys.stderr)

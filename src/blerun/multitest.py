@@ -297,14 +297,17 @@ async def run_test_async(
     radio_options: dict[str, Any] | None = None,
     instance_timeout: float = INSTANCE_TIMEOUT_S,
     on_line: LineCallback | None = None,
+    capture: str | None = None,
 ) -> TestResult:
-    """Run one multitest file; `on_line(instance, line)` sees every line as it arrives."""
+    """Run one multitest file; `on_line(instance, line)` sees every line as it arrives;
+    with `capture` (a directory) each instance's HCI traffic goes to instanceN.btsnoop
+    there and a virtual radio's air to air.pcap."""
     with open(path, encoding="utf-8") as f:
         source = f.read()
     count = protocol.count_instances(source)
     if count == 0:
         return TestResult(path, FAIL, reason="no 'def instanceN():' in the file")
-    provider = radio_provider(radio, **(radio_options or {}))
+    provider = radio_provider(radio, capture=capture, **(radio_options or {}))
     async with provider() as radio:
         test = _TestRun(
             source, os.path.dirname(os.path.abspath(path)), radio.env, instance_timeout, on_line
@@ -352,15 +355,21 @@ async def run_tests_async(
     verbose: bool = False,
     out: TextIO | None = None,
     instance_timeout: float = INSTANCE_TIMEOUT_S,
+    capture: str | None = None,
 ) -> Summary:
     """Run each multitest file in turn, printing PASS/FAIL/SKIP and a closing line to `out`.
-    Raises FileNotFoundError before running anything if a file is missing."""
+    With `capture`, a directory: one test's files go there, several tests' each into a
+    folder named after the test (`capture/FILE/`). Raises FileNotFoundError (a missing
+    file) or bleradio.capture.CaptureError (an unusable `capture`) before running anything."""
     for p in paths:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"no such file: {p}")
+    captures: list[str | None] = [None] * len(paths)
+    if capture is not None:
+        captures = _capture_folders(capture, paths)
     out = sys.stdout if out is None else out
     summary = Summary([])
-    for path in paths:
+    for path, test_capture in zip(paths, captures, strict=True):
         on_line = None
         if verbose:
             t0 = time.monotonic()
@@ -376,12 +385,28 @@ async def run_tests_async(
             radio_options=radio_options,
             instance_timeout=instance_timeout,
             on_line=on_line,
+            capture=test_capture,
         )
         summary.results.append(result)
         print_result(result, out)
     out.write(summary.closing_line() + "\n")
     out.flush()
     return summary
+
+
+def _capture_folders(capture: str, paths: Sequence[str]) -> list[str | None]:
+    """Where each test's capture files go: `capture` itself for one test, else a folder per
+    test named after its file (with `-N` when two files share a name); made and checked."""
+    from bleradio.capture import capture_directory
+
+    base = capture_directory(capture)
+    if len(paths) == 1:
+        return [str(base)]
+    names = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    return [
+        str(capture_directory(base / (name if names.count(name) == 1 else f"{name}-{n}")))
+        for n, name in enumerate(names, 1)
+    ]
 
 
 def run_tests(paths: Sequence[str], **kwargs: Any) -> Summary:

@@ -132,23 +132,30 @@ async def run_programs_async(
     energy: bool = False,
     profile: Any = None,
     timeline: str | None = None,
+    capture: str | None = None,
 ) -> RunResult:
     """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
     lines (then, with `energy`, the table of each program's radio time and charge), `err`
     the runner's own messages (`profile`: a `bleradio.airtime.CurrentProfile` for the
     energy figures, else the radio's default). With `timeline`, the radio's activity is drawn to that SVG
-    file. Raises ProgramNotFound before starting anything if a file is missing."""
+    file. With `capture`, a directory: each program's HCI traffic goes to NAME.btsnoop
+    there and the virtual radio's air to air.pcap. Raises ProgramNotFound (a missing
+    file) or bleradio.capture.CaptureError (an unusable `capture`) before starting anything."""
     if not paths:
         raise ValueError("no program to run")
     for p in paths:
         if not os.path.isfile(p):
             raise ProgramNotFound(f"no such file: {p}")
+    if capture is not None:
+        from bleradio.capture import capture_directory
+
+        capture = str(capture_directory(capture))
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     names = program_names(paths)
     prefixer = Prefixer(names, out, _wants_colour(out) if colour is None else colour)
     results = [ProgramResult(n, p) for n, p in zip(names, paths, strict=True)]
-    provider = radio_provider(radio, **(radio_options or {}))
+    provider = radio_provider(radio, capture=capture, **(radio_options or {}))
 
     energy_table: list[EnergyRow] | None = None
     async with provider() as radio:
