@@ -114,7 +114,14 @@ class Program:
                 self.process.stdin.close()
             except OSError:
                 pass
-        self._reader.join(timeout=5)
+        # Lines nobody waited for may fill the queue and hold the reader at put(): take them
+        # until it has read the end of the (now closed) pipe.
+        deadline = time.monotonic() + 5.0
+        while self._reader.is_alive() and time.monotonic() < deadline:
+            try:
+                self._lines.get(timeout=0.1)
+            except queue.Empty:
+                pass
 
 
 def child_env(**extra: str) -> dict[str, str]:
