@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROGRAMS = Path(__file__).parent / "programs"
+SENSOR = "interop-sensor"  # the name programs/sensor.py advertises
 BIN = Path(sys.executable).parent
 # An upper bound for one awaited line on a loaded machine, never a pace: tests wait for lines.
 LINE_TIMEOUT = 30.0

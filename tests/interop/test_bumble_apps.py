@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from interop_support import Program, Programs
-
-SENSOR = "interop-sensor"  # programs/sensor.py's advertised name
+from interop_support import SENSOR, Program, Programs
 
 
 def test_bumble_scan_hears_the_name_and_service(programs: Programs) -> None:

@@ -19,12 +19,11 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from bumble.hci import Address, Role
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport import open_transport
-from interop_support import LINE_TIMEOUT, Program, Programs
+from interop_support import LINE_TIMEOUT, SENSOR, Program, Programs
 
 T = TypeVar("T")
 
-# programs/sensor.py's name and values
-SENSOR = "interop-sensor"
+# programs/sensor.py's values
 ENVIRONMENTAL_SENSING = UUID.from_16_bits(0x181A)
 TEMPERATURE = UUID.from_16_bits(0x2A6E)
 ENCRYPTED = UUID("8f0d0001-63a5-4c8b-a2a3-3f6e5e2a1c01")
