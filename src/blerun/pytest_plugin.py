@@ -94,6 +94,7 @@ class BleRun:
     timed_out: bool
     messages: list[str]  # the runner's own (a program that failed, a scan that hears little)
     energy: list[Any] | None = None  # with energy=True: blerun.energy.EnergyRow per program
+    report: list[str] = field(default_factory=list)  # the run's other lines (energy table)
 
     def __getitem__(self, name: str) -> ProgramOutput:
         return self.programs[name]
@@ -155,6 +156,7 @@ def run_board_programs(
         result.timed_out,
         messages.getvalue().splitlines(),
         result.energy,
+        lines.other,
     )
 
 

@@ -15,9 +15,9 @@ T = TypeVar("T")
 class Pair:
     """A peripheral radio `p` and a central radio `c`, and helpers to run code on each."""
 
-    def __init__(self) -> None:
-        self.p = bluetooth.new_radio(label="peripheral")
-        self.c = bluetooth.new_radio(label="central")
+    def __init__(self, p: bluetooth.BLE, c: bluetooth.BLE) -> None:
+        self.p = p
+        self.c = c
 
     def on(
         self, radio: bluetooth.BLE, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
@@ -53,8 +53,10 @@ class Pair:
 
 
 @pytest.fixture
-def pair() -> Iterator[Pair]:
-    radios = Pair()
+def pair(ble_devices: Any) -> Iterator[Pair]:
+    """A peripheral and a central on the test's own medium (the plugin's ble_devices, which
+    closes them after the test)."""
+    radios = Pair(*ble_devices("peripheral", "central"))
     yield radios
     radios.stop()
 

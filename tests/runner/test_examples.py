@@ -1,45 +1,36 @@
-"""The examples, run as a user runs them: `aioble run` on the air-time radio where timing is
-the point, fast where it is not."""
+"""The examples, run as a user runs them (the plugin's ble_run: `aioble run`'s runner) on
+the air-time radio where timing is the point, fast where it is not."""
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
 import pytest
 
-from blerun.run import run_programs
-
 ROOT = Path(__file__).resolve().parents[2]
 TEMP = ROOT / "examples" / "temp_sensor"
 BATTERY = ROOT / "examples" / "battery_sensor"
-AIR = {"fast": False}
 
 
-def run(paths: list[Path], **kw):
-    out, err = io.StringIO(), io.StringIO()
-    result = run_programs([str(p) for p in paths], out=out, err=err, timeout=60, **kw)
-    return result, out.getvalue(), err.getvalue()
+@pytest.mark.air_time
+def test_listening_central_finds_the_seed_peripheral_on_air_time(needs_ble, ble_run) -> None:
+    run = ble_run(TEMP / "peripheral.py", TEMP / "central_listening.py", timeout=60)
+    assert run.exit_status == 0, run
+    assert run["central_listening"].stdout == ["b''"], run
+    assert not any("warning" in message for message in run.messages)
 
 
-def test_listening_central_finds_the_seed_peripheral_on_air_time(needs_ble) -> None:
-    result, out, err = run(
-        [TEMP / "peripheral.py", TEMP / "central_listening.py"], radio_options=AIR
-    )
-    assert result.exit_status == 0, out + err
-    assert "central_listening | b''" in out.splitlines(), out + err
-    assert "warning" not in err
-
-
-def test_seed_central_on_air_time_is_warned_when_it_hears_nothing(needs_ble) -> None:
+@pytest.mark.air_time
+def test_seed_central_on_air_time_is_warned_when_it_hears_nothing(needs_ble, ble_run) -> None:
     """The seed's central scans 11.25 ms every 1.28 s for 5 s: it hears the 250 ms
     peripheral about one time in six. When it does, it reads; when not, the run says why."""
-    result, out, err = run([TEMP / "peripheral.py", TEMP / "central.py"], radio_options=AIR)
-    assert result.exit_status == 0, out + err
-    found = "central    | b''" in out.splitlines()
-    warned = "aioble run: warning: central: its scan listened 11.25 ms every 1280 ms" in err
-    assert found != warned, out + err
+    run = ble_run(TEMP / "peripheral.py", TEMP / "central.py", timeout=60)
+    assert run.exit_status == 0, run
+    found = run["central"].stdout == ["b''"]
+    warning = "aioble run: warning: central: its scan listened 11.25 ms every 1280 ms"
+    warned = any(message.startswith(warning) for message in run.messages)
+    assert found != warned, run
 
 
 def _battery(tmp_path: Path, **config: object) -> list[Path]:
@@ -52,23 +43,22 @@ def _battery(tmp_path: Path, **config: object) -> list[Path]:
     return [tmp_path / "collector.py", tmp_path / "sensor.py"]
 
 
-def test_battery_sensor_fast(needs_ble, tmp_path: Path) -> None:
-    programs = _battery(tmp_path, PERIOD_MS=100, READINGS=3)
-    result, out, err = run(programs, radio_options={"fast": True})
-    assert result.exit_status == 0, out + err
-    lines = out.splitlines()
+def test_battery_sensor_fast(needs_ble, ble_run, tmp_path: Path) -> None:
+    run = ble_run(*_battery(tmp_path, PERIOD_MS=100, READINGS=3), timeout=60)
+    assert run.exit_status == 0, run
     for reading in ("21.5", "21.51", "21.52"):
-        assert f"sensor    | pushed {reading}" in lines, out + err
-        assert f"collector | reading {reading}" in lines, out + err
+        assert f"pushed {reading}" in run["sensor"].stdout, run
+        assert f"reading {reading}" in run["collector"].stdout, run
 
 
-def test_battery_sensor_energy_adds_up_on_air_time(needs_ble, tmp_path: Path) -> None:
+@pytest.mark.air_time
+def test_battery_sensor_energy_adds_up_on_air_time(needs_ble, ble_run, tmp_path: Path) -> None:
     programs = _battery(tmp_path, PERIOD_MS=500, READINGS=2, ADV_INTERVAL_MS=100)
-    result, out, err = run(programs, radio_options=AIR, energy=True)
-    assert result.exit_status == 0, out + err
-    assert out.count("sensor    | pushed") == 2, out + err
-    assert result.energy is not None
-    rows = {row.label: row for row in result.energy}
+    run = ble_run(*programs, timeout=60, energy=True)
+    assert run.exit_status == 0, run
+    assert sum(line.startswith("pushed") for line in run["sensor"].stdout) == 2, run
+    assert run.energy is not None
+    rows = {row.label: row for row in run.energy}
     assert set(rows) == {"collector", "sensor"}
     for row in rows.values():
         # TX + RX + ramp-ups + off = elapsed, within the model's resolution (1 ns)
@@ -78,4 +68,5 @@ def test_battery_sensor_energy_adds_up_on_air_time(needs_ble, tmp_path: Path) ->
     sensor, collector = rows["sensor"], rows["collector"]
     # the sensor sleeps with its radio off; the collector listens a quarter of the time
     assert sensor.duty_cycle < 0.05 < collector.duty_cycle
-    assert "program" in out and "current profile: nRF52832" in out
+    table = "\n".join(run.report)
+    assert "program" in table and "current profile: nRF52832" in table
