@@ -3,8 +3,9 @@ must work, and `aioble multitest` must record what it records.
 
 This mimics exactly how that runner starts and drives instances: `Popen([aioble-python, "-c",
 SCRIPT], bufsize=0, stdin=PIPE, stdout=PIPE, stderr=STDOUT, cwd=<test folder>)`, the
-environment inherited (with AIOBLE_RADIO pointing at a running `aioble radio`), lines read
-raw with select and rstripped, BROADCAST lines written to the others' stdin with "\\r\\n".
+environment inherited (with AIOBLE_RADIO pointing at a shared radio, the plugin's
+ble_radio), lines read raw with select and rstripped, BROADCAST lines written to the
+others' stdin with "\\r\\n".
 It uses blerun only for the script text, so it checks our interpreter, not our runner.
 """
 
@@ -16,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,24 +32,6 @@ def _aioble_python() -> str:
     if found is None:
         pytest.skip("the aioble-python console script is not installed")
     return found
-
-
-@pytest.fixture
-def shared_radio() -> Iterator[str]:
-    """`aioble radio` on a free loopback port; yields its HOST:PORT."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "blerun.cli", "radio", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.startswith("aioble radio: listening on "), first
-        yield first.rsplit(" ", 1)[1].strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 class Instance:
@@ -161,21 +143,21 @@ def run_like_micropython(test_file: Path, timeout_s: float = 10.0) -> str:
     return text
 
 
-def test_handshake_through_aioble_python(shared_radio: str, monkeypatch) -> None:
-    monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
+def test_handshake_through_aioble_python(ble_radio, monkeypatch) -> None:
+    monkeypatch.setenv("AIOBLE_RADIO", ble_radio.address)
     got = run_like_micropython(DATA / "handshake.py")
     assert got == (DATA / "handshake.py.exp").read_text()
 
 
-def test_ble_connection_through_aioble_python(needs_ble, shared_radio: str, monkeypatch) -> None:
-    monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
+def test_ble_connection_through_aioble_python(needs_ble, ble_radio, monkeypatch) -> None:
+    monkeypatch.setenv("AIOBLE_RADIO", ble_radio.address)
     got = run_like_micropython(DATA / "ble_connect.py")
     assert got == (DATA / "ble_connect.py.exp").read_text()
 
 
 @pytest.mark.parametrize("name", ["handshake.py", "quiet.py", "held_broadcast.py"])
 def test_aioble_multitest_records_what_micropython_records(
-    name: str, shared_radio: str, monkeypatch
+    name: str, ble_radio, monkeypatch
 ) -> None:
     """The same files, under this mimic and under `aioble multitest`: the same output, byte
     for byte (an instance that printed nothing, a broadcast sent right after NEXT)."""
@@ -183,5 +165,5 @@ def test_aioble_multitest_records_what_micropython_records(
 
     exp = (DATA / (name + ".exp")).read_text()
     summary = run_tests([str(DATA / name)], out=io.StringIO())
-    monkeypatch.setenv("AIOBLE_RADIO", shared_radio)
+    monkeypatch.setenv("AIOBLE_RADIO", ble_radio.address)
     assert run_like_micropython(DATA / name) == summary.results[0].output == exp
