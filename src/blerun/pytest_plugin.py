@@ -30,6 +30,7 @@ import pytest
 
 AIR_TIME_MARKER = "air_time"
 RUN_TIMEOUT_S = 120.0  # ble_run's default bound: only a program that hangs reaches it
+MAX_LINES = 100_000  # lines ble_run keeps of each program's stdout and of its stderr
 RADIO_VARIABLES = ("AIOBLE_RADIO", "AIOBLE_TRANSPORT")
 
 
@@ -78,6 +79,7 @@ class ProgramOutput:
     stderr: list[str] = field(default_factory=list)
     returncode: int | None = None
     stopped: bool = False  # still running when the last program ended, so stopped
+    dropped: int = 0  # lines past MAX_LINES (of stdout or stderr), not kept
 
     @property
     def failed(self) -> bool:
@@ -102,7 +104,8 @@ class BleRun:
 
 class _Lines(io.TextIOBase):
     """The ``out`` of `blerun.run`, taking each ``NAME | line`` / ``NAME ! line`` it writes
-    (one whole line per write, names padded to one width, no colour) apart again."""
+    (one whole line per write, names padded to one width, no colour) apart again; the
+    first MAX_LINES of each stream are kept."""
 
     def __init__(self, programs: dict[str, ProgramOutput]) -> None:
         self.programs = programs
@@ -110,14 +113,16 @@ class _Lines(io.TextIOBase):
         self.other: list[str] = []  # anything else (an --energy table)
 
     def write(self, text: str) -> int:
-        for line in text.splitlines():
-            name, mark = line[: self.width].rstrip(), line[self.width : self.width + 3]
-            program = self.programs.get(name)
-            if program is None or mark not in (" | ", " ! "):
-                self.other.append(line)
-                continue
-            lines = program.stderr if mark == " ! " else program.stdout
-            lines.append(line[self.width + 3 :])
+        name, mark = text[: self.width].rstrip(), text[self.width : self.width + 3]
+        program = self.programs.get(name)
+        if program is None or mark not in (" | ", " ! ") or not text.endswith("\n"):
+            self.other.extend(text.splitlines()[: max(0, MAX_LINES - len(self.other))])
+            return len(text)
+        lines = program.stderr if mark == " ! " else program.stdout
+        if len(lines) < MAX_LINES:
+            lines.append(text[self.width + 3 : -1])  # (the line may hold \r, \f, ...)
+        else:
+            program.dropped += 1
         return len(text)
 
 

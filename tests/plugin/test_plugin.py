@@ -200,3 +200,22 @@ def test_ble_radio_serves_programs_and_bumble(pytester: pytest.Pytester) -> None
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_ble_run_keeps_lines_whole_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `aioble run` writes is taken apart by program and stream; a line keeps any
+    character but its newline; each stream keeps MAX_LINES and counts the rest."""
+    from blerun import pytest_plugin
+    from blerun.run import Prefixer
+
+    monkeypatch.setattr(pytest_plugin, "MAX_LINES", 2)
+    outputs = {n: pytest_plugin.ProgramOutput(n, n + ".py") for n in ("a", "long")}
+    lines = pytest_plugin._Lines(outputs)
+    prefixer = Prefixer(list(outputs), lines, colour=False)
+    for text in ("one\fpage", "two", "three"):
+        prefixer.line("a", text)
+    prefixer.line("long", "oops", stderr=True)
+    lines.write("table\nrows\n")
+    assert outputs["a"].stdout == ["one\fpage", "two"] and outputs["a"].dropped == 1
+    assert outputs["long"].stderr == ["oops"] and outputs["long"].stdout == []
+    assert lines.other == ["table", "rows"]
