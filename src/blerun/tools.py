@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TextIO
@@ -130,17 +130,23 @@ def check_radio_environment() -> str | None:
     return None
 
 
-def _open_radio(tool: str) -> Any:
-    """This tool's radio, powered on; ToolError if the radio cannot be reached."""
+def _run_on_radio(tool: str, main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` in a new event loop with this tool's radio current (labelled
+    AIOBLE_LABEL, else `aioble-TOOL`), powered on first and closed after; ToolError if the
+    radio cannot be powered on (a shared radio or a controller that cannot be reached)."""
     import bluetooth
 
     ble = bluetooth.new_radio(os.environ.get("AIOBLE_LABEL") or f"aioble-{tool}")
     try:
-        ble.active(True)
-    except OSError as exc:
+        try:
+            ble.active(True)
+        except OSError as exc:
+            raise ToolError(f"cannot power the radio on: {exc}") from exc
+        with bluetooth.use(ble):
+            asyncio.run(main)
+    finally:
+        main.close()  # (never awaited if the radio did not power on)
         ble.close()
-        raise ToolError(f"cannot power the radio on: {exc}") from exc
-    return ble
 
 
 # ---------------------------------------------------------------------- scan
@@ -231,14 +237,7 @@ def run_scan(duration_s: float, *, active: bool, as_json: bool, out: TextIO) -> 
         out.write((heard.to_json() if as_json else heard.to_line()) + "\n")
         out.flush()
 
-    ble = _open_radio("scan")
-    try:
-        import bluetooth
-
-        with bluetooth.use(ble):
-            asyncio.run(scan(duration_s, active=active, on_device=show))
-    finally:
-        ble.close()
+    _run_on_radio("scan", scan(duration_s, active=active, on_device=show))
     return 0
 
 
@@ -308,19 +307,13 @@ def run_gatt_dump(address: str, *, read: bool, timeout_s: float, out: TextIO) ->
         out.write(line + "\n")
         out.flush()
 
-    parse_address(address)  # a usage error before the radio starts
-    ble = _open_radio("gatt-dump")
-    try:
-        import aioble
-        import bluetooth
+    import aioble
 
-        with bluetooth.use(ble):
-            try:
-                asyncio.run(gatt_dump(address, read=read, timeout_s=timeout_s, out=write))
-            except aioble.DeviceDisconnectedError as exc:
-                raise ToolError(f"{address} disconnected during the dump") from exc
-            except TimeoutError as exc:
-                raise ToolError(f"{address} stopped answering during the dump") from exc
-    finally:
-        ble.close()
+    parse_address(address)  # a usage error before the radio starts
+    try:
+        _run_on_radio("gatt-dump", gatt_dump(address, read=read, timeout_s=timeout_s, out=write))
+    except aioble.DeviceDisconnectedError as exc:
+        raise ToolError(f"{address} disconnected during the dump") from exc
+    except TimeoutError as exc:
+        raise ToolError(f"{address} stopped answering during the dump") from exc
     return 0
