@@ -25,7 +25,8 @@ environment (which radio; configuration, never code):
   AIOBLE_LABEL=NAME         the device's name on a virtual radio (its address derives from
                             it, so it is the same in every run)
   AIOBLE_RADIO_FAST=1       virtual radios without air time (everything delivered at once)
-  AIOBLE_CAPTURE=FILE       capture the device's traffic (see the README)
+  AIOBLE_CAPTURE=DIR        write the device's HCI traffic to DIR/LABEL.btsnoop (and an
+                            in-process virtual radio's air to DIR/air.pcap)
 """
 
 
