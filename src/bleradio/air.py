@@ -120,6 +120,7 @@ class AirMedium(Medium):
         # Each device's radio: until when it is in a connection event, and of which link
         # (one radio serves one event at a time; see ``_scheduled``).
         self._radio_busy: dict[VirtualController, tuple[float, Link]] = {}
+        self._adv_end = 0.0  # end of the advertising PDU on air now (connect's reference)
 
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
@@ -225,6 +226,7 @@ class AirMedium(Medium):
         on_us = 0
         try:
             for channel in advertiser.advertising_channels():
+                self._adv_end = t + pdu_us / 1e6  # a CONNECT_IND in reply starts T_IFS later
                 if capture is not None:
                     capture.adv(pdu, channel, t)
                 account.add(tx_us=pdu_us, rx_us=listen_us, ramps=2 if listen_us else 1)
@@ -317,8 +319,10 @@ class AirMedium(Medium):
         link = super().connect(initiator, pdu, address_type, address, interval, latency, timeout)
         if link is not None:
             self._time(initiator).add(tx_us=_CONNECT_IND_US, ramps=1)
-            # transmit window: the first event 1.25 ms after CONNECT_IND, plus a little
-            anchor = self.loop.time() + 0.00125 + self.random.uniform(0, 0.00125)
+            # transmit window: the first event 1.25 ms after the CONNECT_IND (sent T_IFS after
+            # the advertising PDU it answers), plus a little
+            sent = max(self.loop.time(), self._adv_end + airtime.T_IFS_US / 1e6)
+            anchor = sent + (_CONNECT_IND_US / 1e6) + 0.00125 + self.random.uniform(0, 0.00125)
             link.state = _LinkState(anchor, interval * 0.00125, latency)
             if link.central.tx or link.peripheral.tx:
                 self.kick(link)

@@ -37,7 +37,7 @@ import struct
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -190,6 +190,11 @@ _files = _Files()
 _device_count = 0
 
 
+def flush_all() -> None:
+    """Flush every capture file this process has open (also done at exit)."""
+    _files.flush_all()
+
+
 def _file_stem(label: str) -> str:
     """A label as a file name: path separators and control characters become ``_``."""
     stem = re.sub(r"[\x00-\x1f/\\]", "_", label).strip(". ") or "device"
@@ -201,9 +206,10 @@ class _SnoopingSource:
     """Controller->host packets through the snoopers, then on to the host; a lost
     transport is passed on too (Bumble's SnoopingTransport drops that)."""
 
-    def __init__(self, source: TransportSource, snoopers: list[Snooper]) -> None:
+    def __init__(self, source: TransportSource, snoopers: list[Snooper], files: Any) -> None:
         self.source = source
         self.snoopers = snoopers
+        self.files = files  # (a host may keep the source and not the transport)
         self.sink: TransportSink | None = None
         self.terminated = getattr(source, "terminated", None)
 
@@ -233,9 +239,10 @@ class _SnoopingSource:
 
 
 class _SnoopingSink:
-    def __init__(self, sink: TransportSink, snoopers: list[Snooper]) -> None:
+    def __init__(self, sink: TransportSink, snoopers: list[Snooper], files: Any) -> None:
         self.sink = sink
         self.snoopers = snoopers
+        self.files = files
 
     def on_packet(self, packet: bytes) -> None:
         for snooper in self.snoopers:
@@ -247,10 +254,14 @@ class SnoopingTransport(Transport):
     """A transport whose packets both ways are written by snoopers; closing it closes
     the wrapped transport, then the snoopers' files."""
 
-    def __init__(self, transport: Transport, snoopers: list[Snooper], stack: Any) -> None:
+    def __init__(
+        self, transport: Transport, snoopers: list[Snooper], stack: contextlib.ExitStack
+    ) -> None:
+        # The source and the sink keep the snoopers' files open for as long as anyone holds
+        # them (a host may keep them and drop this transport).
         super().__init__(
-            _SnoopingSource(transport.source, snoopers),  # type: ignore[arg-type]
-            _SnoopingSink(transport.sink, snoopers),  # type: ignore[arg-type]
+            _SnoopingSource(transport.source, snoopers, stack),  # type: ignore[arg-type]
+            _SnoopingSink(transport.sink, snoopers, stack),  # type: ignore[arg-type]
         )
         self.transport = transport
         self._stack: contextlib.ExitStack | None = stack
@@ -264,11 +275,11 @@ class SnoopingTransport(Transport):
                 stack.close()
 
 
-@contextlib.contextmanager
-def _btsnoop_file(path: Path) -> Iterator[BtSnooper]:
-    with open(path, "wb") as file:
-        _files.open.add(file)
-        yield BtSnooper(file)
+def _btsnoop_file(path: Path, stack: contextlib.ExitStack) -> BtSnooper:
+    file = open(path, "wb")  # noqa: SIM115 - closed with the transport (or at exit)
+    stack.callback(file.close)
+    _files.open.add(file)
+    return BtSnooper(file)
 
 
 def btsnoop_path(directory: Path, label: str | None) -> Path:
@@ -302,7 +313,7 @@ def snoop_transport(
     snoopers: list[Snooper] = []
     try:
         if directory is not None:
-            snoopers.append(stack.enter_context(_btsnoop_file(btsnoop_path(directory, label))))
+            snoopers.append(_btsnoop_file(btsnoop_path(directory, label), stack))
         if spec:
             try:
                 snoopers.append(stack.enter_context(create_snooper(spec)))
@@ -652,8 +663,8 @@ class AirCapture:
             header,
             bytes(initiator) + bytes(pdu.address) + ll_data,
         )
-        # the first connection event is at least 1.25 ms later (transmit window)
-        record.last_end = self._adv_end + 0.00125
+        # the first connection event is in the transmit window, from 1.25 ms after it
+        record.last_end = self._adv_end + 0.00125 - _IFS
 
     # ------------------------------------------------------------------ connections
     def event(self, link: Link) -> int:
@@ -765,6 +776,7 @@ __all__ = [
     "LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR",
     "SnoopingTransport",
     "ble_crc",
+    "flush_all",
     "capture_directory",
     "capture_from_env",
     "data_channel",

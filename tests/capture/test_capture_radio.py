@@ -5,6 +5,7 @@ rootcanal as a real controller over TCP), Bumble's BUMBLE_SNOOPER, and a Medium'
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from bumble.host import Host
 from scapy.layers.bluetooth import HCI_Command_Hdr, HCI_Event_Hdr, HCI_Event_LE_Meta
 from scapy.layers.bluetooth4LE import BTLE_CONNECT_REQ, LL_TERMINATE_IND
 
-from bleradio import Medium, RadioConfig, open_hci
+from bleradio import Medium, RadioConfig, capture, open_hci
 from bleradio.controller import VirtualController
 from bleradio.transport import VirtualTransport
 
@@ -131,3 +132,23 @@ def test_capture_in_a_label_used_twice_keeps_both(tmp_path: Path, monkeypatch) -
     asyncio.run(scenario())
     names = sorted(p.name for p in (tmp_path / "twice").iterdir())
     assert names == ["air.pcap", "same-2.btsnoop", "same.btsnoop"], names
+
+
+def test_btsnoop_lives_as_long_as_the_host_keeps_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host may keep a transport's source and sink and drop the transport (Bumble's
+    Device.with_hci does): the btsnoop file stays open for them."""
+    monkeypatch.setenv("AIOBLE_CAPTURE", str(tmp_path))
+
+    async def scenario() -> None:
+        transport = await open_hci(RadioConfig("virtual"), label="kept")
+        source, sink = transport.source, transport.sink
+        del transport
+        gc.collect()
+        device = Device(name="kept", host=Host(source, sink))
+        await device.power_on()  # HCI_Reset and the rest go through the snooper
+
+    asyncio.run(scenario())
+    capture.flush_all()  # (what exit does for files still open)
+    assert len(btsnoop(tmp_path / "kept.btsnoop")) > 10
