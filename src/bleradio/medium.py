@@ -215,7 +215,7 @@ class Medium:
             return super().__new__(AirMedium)
         return super().__new__(cls)
 
-    def __init__(self, capture: str | os.PathLike[str] | None = None, **options: Any) -> None:
+    def __init__(self, *, capture: str | os.PathLike[str] | None = None, **options: Any) -> None:
         self.options = MediumOptions(**options)
         self.random = random.Random(self.options.seed)
         # what a sniffer would record (None: nothing, at the cost of one test per PDU)

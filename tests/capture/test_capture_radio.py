@@ -152,3 +152,24 @@ def test_btsnoop_lives_as_long_as_the_host_keeps_the_source(
     asyncio.run(scenario())
     capture.flush_all()  # (what exit does for files still open)
     assert len(btsnoop(tmp_path / "kept.btsnoop")) > 10
+
+
+def test_configure_capture_for_the_process_medium(tmp_path: Path) -> None:
+    from bleradio import configure, process_medium
+
+    configure(capture=tmp_path)
+    try:
+
+        async def scenario() -> None:
+            transport = await open_hci(RadioConfig("virtual"), label="configured")
+            assert process_medium().capture is not None
+            await transport.close()
+            process_medium().close_capture()
+
+        asyncio.run(scenario())
+    finally:
+        configure(capture=None)
+    # the air only: btsnoop files come with AIOBLE_CAPTURE, which names a process's devices
+    assert [p.name for p in tmp_path.iterdir()] == ["air.pcap"]
+    with pytest.raises(capture.CaptureError, match="is not a directory"):
+        configure(capture=tmp_path / "air.pcap")
