@@ -124,6 +124,7 @@ class RadioHost:
             # (a foreign controller may list the commands and not implement them)
             await ReceiveFlow(host, self.irq).enable()
         device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
+        host.fixed_channels = device.l2cap_channel_manager.fixed_channels
         self.l2cap.attach(device.l2cap_channel_manager)
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         queue = host.le_acl_packet_queue or host.acl_packet_queue
@@ -300,7 +301,9 @@ class RadioHost:
         """Start connecting; returns once the controller has taken the command (its Command
         Status), as NimBLE's ``ble_gap_connect`` does. A refusal then (no room for another
         link: HCI 0x09) is raised here, and ends in no event; a failure after that (timeout,
-        cancel, the peer gone) ends in PERIPHERAL_DISCONNECT."""
+        cancel, the peer gone) ends in PERIPHERAL_DISCONNECT. (To a bonded peer that uses
+        private addresses, the call returns at once: Bumble scans for the peer before it
+        sends the command, and a refusal comes as PERIPHERAL_DISCONNECT.)"""
         device = self._device()
         if self._connecting:
             raise OSError(errno.EALREADY, "a connection attempt is already in progress (EALREADY)")
@@ -324,6 +327,15 @@ class RadioHost:
         timeout = (duration_ms or DEFAULT_CONNECT_DURATION_MS) / 1000
         self._connecting = True
         taken: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        resolver = device.address_resolver
+        if (
+            not device.address_resolution_offload
+            and resolver is not None
+            and resolver.can_resolve_to(peer)
+        ):
+            # Bumble first scans for a bonded peer's private address (until it hears it)
+            # and only then sends the command: do not hold the call for that
+            taken.set_result(None)
         self._connect_task = asyncio.get_running_loop().create_task(
             self._connect(
                 device, peer, preferences, timeout, addr_type, addr, self._connect_task, taken

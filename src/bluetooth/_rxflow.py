@@ -5,7 +5,7 @@ stack up, the controller's buffers fill and it stops acknowledging the peer, who
 slow down; nothing is lost. Here the handler runs on its own thread, and the HCI's own
 mechanism gives the same effect (Core Vol 4, Part E, 4.2): the host tells the controller
 how many ACL packets it can hold (Host Buffer Size), turns the flow control on (Set
-Controller To Host Flow Control), and after each packet says it is done with it (Host
+Controller To Host Flow Control), and says which packets it is done with, in batches (Host
 Number Of Completed Packets). While the IRQ dispatcher's backlog of ACL-borne events is
 full (``IrqDispatcher.pushback``) those completions are held, so the controller sends at
 most ``HOST_ACL_BUFFERS`` more packets, keeps what comes after in its own buffers and, once
@@ -39,6 +39,7 @@ _COMMANDS = (
     hci.HCI_HOST_NUMBER_OF_COMPLETED_PACKETS_COMMAND,
 )
 _COMPLETED_HEADER = struct.Struct("<BHB")  # H4 command, opcode, parameter length
+REPORT_EVERY = HOST_ACL_BUFFERS // 2
 
 
 class ReceiveFlow:
@@ -50,6 +51,7 @@ class ReceiveFlow:
         self._loop = asyncio.get_running_loop()
         self.enabled = False
         self._done: dict[int, int] = {}  # handle -> packets processed, not reported yet
+        self._unreported = 0  # their sum
         self._scheduled = False
         host.rx_flow = self
 
@@ -78,17 +80,24 @@ class ReceiveFlow:
 
     def processed(self, handle: int) -> None:
         """An ACL packet from the controller has been through the stack (its event, if any,
-        is queued for the handler)."""
+        is queued for the handler). Reported in batches of ``REPORT_EVERY``, so that the
+        controller always has at least half the host's buffers and a busy link does not
+        pay one more HCI command per packet."""
         if not self.enabled:
             return
         self._done[handle] = self._done.get(handle, 0) + 1
-        if not self._scheduled and not self._dispatcher.pushback:
+        self._unreported += 1
+        if (
+            self._unreported >= REPORT_EVERY
+            and not self._scheduled
+            and not self._dispatcher.pushback
+        ):
             self._scheduled = True
             self._loop.call_soon(self._report)
 
     def forget(self, handle: int) -> None:
         """The link is gone (Disconnection Complete): its buffers are the controller's again."""
-        self._done.pop(handle, None)
+        self._unreported -= self._done.pop(handle, 0)
 
     def resume(self) -> None:
         """The handler caught up (the IRQ thread): report what was held."""
@@ -103,6 +112,7 @@ class ReceiveFlow:
             return
         done = list(self._done.items())
         self._done.clear()
+        self._unreported = 0
         for start in range(0, len(done), 255):
             chunk = done[start : start + 255]
             body = bytes((len(chunk),)) + b"".join(
