@@ -29,12 +29,15 @@ import asyncio
 import math
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import airtime
 from .activity import Activity, ActivityLog, windows
 from .airtime import NRF52832, CurrentProfile, EnergyReport, RadioTime
+from .channel import DATA_CHANNELS, FADING_SIGMA_DB, captured, packet_error_rate
+from .channel import rssi as rssi_of
 from .link import CONTROL_PDU_SIZE, LLID_CONTROL, Link, LinkEnd
 from .medium import ADV_DIRECT_IND, AdvPdu, Medium, ScanRecord
 
@@ -42,6 +45,12 @@ if TYPE_CHECKING:
     from .controller import VirtualController
 
 _CHANNEL_GAP_US = 200  # radio retune between two advertising channels
+# a pair is clear (nothing drawn) when a longest PDU (251 octets and a MIC) faded this many
+# standard deviations below the mean still has no bit error
+_CLEAR_SIGMAS = 6.0
+_LONGEST_PDU = 255
+# how long a PDU stays on the air's record: longer than any advertising PDU (376 us)
+_AIR_MEMORY = 0.002
 _SCAN_REQ_US = airtime.pdu_time_us(airtime.SCAN_REQ_PAYLOAD)
 _CONNECT_IND_US = airtime.pdu_time_us(airtime.CONNECT_IND_PAYLOAD)
 
@@ -70,6 +79,37 @@ class _LinkState:
     skipped_central: int = 0
     skipped_peripheral: int = 0
     base: int = 0  # the connection event counter of this segment's event 0
+    # a clean link loses nothing (``AirMedium._assess``); others run every event
+    clean: bool = True
+    # when each side last received a valid packet (supervision timeout)
+    heard_c: float = 0.0
+    heard_p: float = 0.0
+
+
+class _Transmission:
+    """A PDU on an advertising channel, on the air's record while it may collide."""
+
+    __slots__ = ("channel", "start", "end", "sender")
+
+    def __init__(self, channel: int, start: float, end: float, sender: Any) -> None:
+        self.channel = channel
+        self.start = start
+        self.end = end
+        self.sender = sender
+
+
+@dataclass
+class _AdvEvent:
+    """An advertising event under way: its PDU goes on each channel in turn."""
+
+    advertiser: Any
+    pdu: AdvPdu
+    channels: Sequence[int]
+    start: float
+    pdu_us: int
+    listen_us: int
+    index: int = 0  # the channel on air next
+    on_us: float = 0.0
 
 
 @dataclass
@@ -121,6 +161,9 @@ class AirMedium(Medium):
         # (one radio serves one event at a time; see ``_scheduled``).
         self._radio_busy: dict[VirtualController, tuple[float, Link]] = {}
         self._adv_end = 0.0  # end of the advertising PDU on air now (connect's reference)
+        self._adv_channel = 37  # and its channel (a SCAN_REQ or CONNECT_IND goes there)
+        # what is on each advertising channel lately (collisions), oldest first
+        self._air: dict[int, deque[_Transmission]] = {}
 
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
@@ -220,30 +263,105 @@ class AirMedium(Medium):
         else:
             pdu_us = airtime.adv_pdu_time_us(len(pdu.data))
         listen_us = airtime.T_IFS_US + _SCAN_REQ_US if (pdu.connectable or pdu.scannable) else 0
-        account = self._time(advertiser)
-        capture = self.capture
-        t = end = now
-        on_us = 0
-        try:
-            for channel in advertiser.advertising_channels():
-                self._adv_end = t + pdu_us / 1e6  # a CONNECT_IND in reply starts T_IFS later
-                if capture is not None:
-                    capture.adv(pdu, channel, t)
-                account.add(tx_us=pdu_us, rx_us=listen_us, ramps=2 if listen_us else 1)
-                on_us += pdu_us + listen_us
-                end = t + (pdu_us + listen_us) / 1e6
-                for listener in list(self.listeners):
-                    if listener is advertiser or not self._hears(listener, channel, t):
-                        continue
-                    try:
-                        listener.on_adv_pdu(pdu, self.rssi(advertiser, listener))
-                    except Exception:
-                        self._log_failure(listener)
-                    if advertiser.current_adv_pdu() is not pdu:
-                        return  # connected (or stopped) in this event
-                t += (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
-        finally:
-            self._devices[advertiser].activity.add("advertising", now, end, on_us / 1e6)
+        plan = _AdvEvent(advertiser, pdu, advertiser.advertising_channels(), now, pdu_us, listen_us)
+        if self.listeners:
+            self._adv_on_air(plan, now)
+            return
+        # nobody listens: the event's PDUs go on air unheard
+        t = now
+        for channel in plan.channels:
+            if self.capture is not None:
+                self.capture.adv(pdu, channel, t)
+            self._adv_sent(plan)
+            t += (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
+        self._adv_done(plan, t - _CHANNEL_GAP_US / 1e6)
+
+    def _adv_sent(self, plan: _AdvEvent) -> None:
+        listen = plan.listen_us
+        self._time(plan.advertiser).add(tx_us=plan.pdu_us, rx_us=listen, ramps=2 if listen else 1)
+        plan.on_us += plan.pdu_us + listen
+
+    def _adv_done(self, plan: _AdvEvent, end: float) -> None:
+        device = self._devices.get(plan.advertiser)
+        if device is not None:
+            device.activity.add("advertising", plan.start, end, plan.on_us / 1e6)
+
+    def _adv_on_air(self, plan: _AdvEvent, t: float) -> None:
+        """The event's next PDU goes on air at ``t`` (now or a little later): it is on the
+        air's record of its channel from then (others' PDUs that overlap it collide), and
+        heard when it ends."""
+        channel = plan.channels[plan.index]
+        sent = _Transmission(channel, t, t + plan.pdu_us / 1e6, plan.advertiser)
+        record = self._air.get(channel)
+        if record is None:
+            record = self._air[channel] = deque()
+        horizon = self.loop.time() - _AIR_MEMORY
+        while record and record[0].end < horizon:
+            record.popleft()
+        record.append(sent)
+        self._adv_sent(plan)
+        self.loop.call_at(sent.end, self._adv_heard, plan, sent)
+
+    def _adv_heard(self, plan: _AdvEvent, sent: _Transmission) -> None:
+        """PDU ``sent`` of ``plan`` ends now: each listener on its channel then has it, or
+        not (path loss, fading, bit errors, extra loss, jamming, a collision)."""
+        advertiser, pdu = plan.advertiser, plan.pdu
+        if advertiser.current_adv_pdu() is not pdu:
+            self._adv_done(plan, sent.end)  # stopped meanwhile
+            return
+        channel = sent.channel
+        if self.capture is not None:
+            self.capture.adv(pdu, channel, sent.start)
+        self._adv_end = sent.end  # a CONNECT_IND in reply starts T_IFS later
+        self._adv_channel = channel
+        if pdu.pdu_type == ADV_DIRECT_IND:
+            octets = airtime.ADV_DIRECT_IND_PAYLOAD
+        else:
+            octets = airtime.ADV_ADDRESS_OCTETS + len(pdu.data)
+        for listener in list(self.listeners):
+            if listener is advertiser or not self._hears(listener, channel, sent.start):
+                continue
+            power = self.rx_power(advertiser, listener)
+            if not self._survives(power, octets, airtime.PHY_1M, channel):
+                continue
+            if self._collided(sent, listener, power):
+                continue
+            try:
+                listener.on_adv_pdu(pdu, rssi_of(power))
+            except Exception:
+                self._log_failure(listener)
+            if advertiser.current_adv_pdu() is not pdu:
+                # connected (or stopped) in this event
+                self._adv_done(plan, sent.end + plan.listen_us / 1e6)
+                return
+        plan.index += 1
+        if plan.index < len(plan.channels):
+            gap_us = plan.listen_us + _CHANNEL_GAP_US
+            self._adv_on_air(plan, sent.end + gap_us / 1e6)
+        else:
+            self._adv_done(plan, sent.end + plan.listen_us / 1e6)
+
+    def _survives(self, power: float, octets: int, phy: int, channel: int) -> bool:
+        """Whether a packet that reaches its receiver at ``power`` (dBm) arrives intact:
+        jamming, then bit errors and the extra loss (``channel.packet_error_rate``)."""
+        conditions = self.conditions
+        if channel in conditions.jammed:
+            return False
+        per = packet_error_rate(power, octets, phy, conditions.per)
+        return per <= 0.0 or (per < 1.0 and self.random.random() >= per)
+
+    def _collided(self, sent: _Transmission, listener: VirtualController, power: float) -> bool:
+        """Whether other PDUs on ``sent``'s channel overlapped it at ``listener`` so that it
+        did not survive (it does only ``channel.CAPTURE_DB`` above them all)."""
+        others = [
+            self.mean_power(other.sender, listener)
+            for other in self._air[sent.channel]
+            if other.start < sent.end
+            and other.end > sent.start
+            and other.sender is not sent.sender
+            and other.sender is not listener
+        ]
+        return bool(others) and not captured(power, others)
 
     def _hears(self, listener: VirtualController, channel: int, t: float) -> bool:
         listening = self._devices[listener].listening
@@ -309,13 +427,49 @@ class AirMedium(Medium):
     def scan_request(
         self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
     ) -> bytes | None:
-        data = super().scan_request(scanner, pdu, address_type, address)
+        """SCAN_REQ and SCAN_RSP, each lost like any PDU (the scanner tries again at a
+        later event, as its duplicate filter has not seen the response)."""
         self._time(scanner).add(tx_us=_SCAN_REQ_US, ramps=1)
+        advertiser = pdu.advertiser
+        if not self._gets(scanner, advertiser, airtime.SCAN_REQ_PAYLOAD, self._adv_channel):
+            return None
+        data = super().scan_request(scanner, pdu, address_type, address)
         if data is not None:
-            self._time(pdu.advertiser).add(tx_us=airtime.adv_pdu_time_us(len(data)), ramps=1)
+            self._time(advertiser).add(tx_us=airtime.adv_pdu_time_us(len(data)), ramps=1)
+            octets = airtime.ADV_ADDRESS_OCTETS + len(data)
+            if not self._gets(advertiser, scanner, octets, self._adv_channel):
+                return None
         return data
 
+    def _gets(
+        self,
+        sender: VirtualController,
+        receiver: VirtualController,
+        octets: int,
+        channel: int,
+        phy: int = airtime.PHY_1M,
+    ) -> bool:
+        """Whether ``receiver`` gets a packet of ``sender`` intact (nothing is drawn when
+        the pair's signal is far above what could lose it)."""
+        if self._clear(sender, receiver, phy) and channel not in self.conditions.jammed:
+            return True
+        return self._survives(self.rx_power(sender, receiver), octets, phy, channel)
+
+    def _clear(self, sender: VirtualController, receiver: VirtualController, phy: int) -> bool:
+        """Whether nothing from ``sender`` to ``receiver`` can be lost: no extra loss, and
+        even a longest packet faded ``_CLEAR_SIGMAS`` deviations down has no bit error."""
+        if self.conditions.per:
+            return False
+        worst = self.mean_power(sender, receiver) - _CLEAR_SIGMAS * FADING_SIGMA_DB
+        return packet_error_rate(worst, _LONGEST_PDU, phy) < 1e-12
+
     def connect(self, initiator, pdu, address_type, address, interval, latency, timeout):  # type: ignore[no-untyped-def]
+        # a CONNECT_IND the advertiser does not get makes no link: it advertises on, and
+        # the initiator tries again at its next event
+        payload = airtime.CONNECT_IND_PAYLOAD
+        if not self._gets(initiator, pdu.advertiser, payload, self._adv_channel):
+            self._time(initiator).add(tx_us=_CONNECT_IND_US, ramps=1)
+            return None
         link = super().connect(initiator, pdu, address_type, address, interval, latency, timeout)
         if link is not None:
             self._time(initiator).add(tx_us=_CONNECT_IND_US, ramps=1)
@@ -324,6 +478,8 @@ class AirMedium(Medium):
             sent = max(self.loop.time(), self._adv_end + airtime.T_IFS_US / 1e6)
             anchor = sent + (_CONNECT_IND_US / 1e6) + 0.00125 + self.random.uniform(0, 0.00125)
             link.state = _LinkState(anchor, interval * 0.00125, latency)
+            link.state.heard_c = link.state.heard_p = anchor
+            self._assess(link)
             if link.central.tx or link.peripheral.tx:
                 self.kick(link)
         return link
@@ -350,6 +506,15 @@ class AirMedium(Medium):
         that point in time if that side has data again (``dry`` names such sides). A
         reply from the other host (a read response) is not that fast: it waits for the
         next event, as on hardware.
+
+        Each packet reaches the other side or not (``_gets``; a clean link draws
+        nothing). The link layer then works as the Core Specification says (Vol 6 Part B
+        4.5.6, 4.5.9): a PDU the other side took is acknowledged by that side's next
+        packet; until the sender hears it, it sends the PDU again and the other side does
+        not take it twice (``LinkEnd.held``); the event closes after two CRC errors in a
+        row at either side (the peripheral then stays silent). A link that is not clean
+        runs every event, idle ones too, and is lost (0x08) once a side has had no valid
+        packet for the supervision timeout.
         """
         state: _LinkState = link.state
         state.timer = None
@@ -357,8 +522,12 @@ class AirMedium(Medium):
             return
         # data queued during this event (a kick) waits for the next one
         state.next_event = n + 1
-        if not used and not dry and not self._scheduled(link, state, n):
-            return
+        start = state.anchor + n * state.interval
+        if not used and not dry:
+            if not state.clean and self._supervision_expired(link, state, start):
+                return
+            if not self._scheduled(link, state, n):
+                return
         central, peripheral = link.central, link.peripheral
         if dry and not (("c" in dry and central.tx) or ("p" in dry and peripheral.tx)):
             self._end_event(link, n, used)
@@ -367,40 +536,81 @@ class AirMedium(Medium):
         if self.event_length_us is not None:
             budget = min(budget, self.event_length_us)
         c_phy, p_phy = link.phy_c_to_p, link.phy_p_to_c
-        c_time, p_time = self._time(central.controller), self._time(peripheral.controller)
+        cc, pc = central.controller, peripheral.controller
+        c_time, p_time = self._time(cc), self._time(pc)
+        clean = state.clean
+        counter = state.base + n
+        channel = 0 if clean else link.data_channel(counter)
+        errors_c = errors_p = 0  # CRC errors in a row at the central, at the peripheral
         c_sent = p_sent = False
         capture = self.capture
         try:
             while link.alive:
                 c_pdu = central.tx[0] if central.tx else None
-                p_pdu = peripheral.tx[0] if peripheral.tx else None
-                c_us = airtime.pdu_time_us(_octets(c_pdu), c_phy, mic=central.encrypted)
-                p_us = airtime.pdu_time_us(_octets(p_pdu), p_phy, mic=peripheral.encrypted)
+                c_octets = _octets(c_pdu, central.encrypted)
+                c_us = airtime.pdu_time_us(c_octets, c_phy)
+                c_got = clean or self._gets(cc, pc, c_octets, channel, c_phy)
+                # the peripheral answers with its head, or the next PDU if the central's
+                # packet acknowledged the head; after a second CRC error in a row, nothing
+                ack_p = c_got and peripheral.held
+                if ack_p:
+                    p_pdu = peripheral.tx[1] if len(peripheral.tx) > 1 else None
+                else:
+                    p_pdu = peripheral.tx[0] if peripheral.tx else None
+                p_silent = not c_got and errors_p >= 1
+                p_octets = _octets(p_pdu, peripheral.encrypted)
+                p_us = 0 if p_silent else airtime.pdu_time_us(p_octets, p_phy)
                 need = c_us + p_us + 2 * airtime.T_IFS_US
                 if used and used + need > budget:
                     break
+                t = start + used / 1e6
                 used += need
                 c_time.add(tx_us=c_us, rx_us=p_us)
                 p_time.add(tx_us=p_us, rx_us=c_us)
-                # a data PDU whose receiver has no buffer free is not acknowledged: it
-                # stays queued and goes again in the next exchange or event
-                c_ok = c_pdu is not None and (
-                    c_pdu[0] == LLID_CONTROL or not peripheral.controller.rx_full
-                )
-                p_ok = p_pdu is not None and (
-                    p_pdu[0] == LLID_CONTROL or not central.controller.rx_full
-                )
+                progress = refused = False
+                # the central's packet, at the peripheral
+                c_new = c_pdu is not None and not central.held
+                c_ok = not c_new or c_pdu[0] == LLID_CONTROL or not pc.rx_full  # type: ignore[index]
                 if capture is not None:
-                    self._capture_exchange(capture, link, state, n, used - need, c_us, c_ok, p_ok)
-                if c_ok:
-                    central.tx.popleft()
-                    c_sent = True
-                    self._deliver(central, c_pdu)
-                if p_ok and link.alive:
-                    peripheral.tx.popleft()
-                    p_sent = True
-                    self._deliver(peripheral, p_pdu)
-                if not (c_ok or p_ok) and (c_pdu is not None or p_pdu is not None):
+                    capture.data(link, counter, t, 0, c_pdu, c_ok, len(central.tx) > 1, c_got)
+                if c_got:
+                    errors_p = 0
+                    state.heard_p = t
+                    if ack_p:
+                        self._acknowledged(peripheral)
+                        progress = True
+                    if c_new and c_ok:
+                        central.held = c_sent = progress = True
+                        self._take(central, c_pdu)  # type: ignore[arg-type]
+                    refused = c_new and not c_ok
+                else:
+                    errors_p += 1
+                if p_silent or not link.alive:
+                    break
+                # the peripheral's packet, at the central
+                t += (c_us + airtime.T_IFS_US) / 1e6
+                if p_pdu is not None and not (peripheral.tx and peripheral.tx[0] is p_pdu):
+                    p_pdu = None  # (its queue was emptied meanwhile)
+                p_got = clean or self._gets(pc, cc, p_octets, channel, p_phy)
+                p_new = p_pdu is not None and not peripheral.held
+                p_ok = not p_new or p_pdu[0] == LLID_CONTROL or not cc.rx_full  # type: ignore[index]
+                if capture is not None:
+                    capture.data(link, counter, t, 1, p_pdu, p_ok, len(peripheral.tx) > 1, p_got)
+                if p_got:
+                    errors_c = 0
+                    state.heard_c = t
+                    if central.held:
+                        self._acknowledged(central)
+                        progress = True
+                    if p_new and p_ok:
+                        peripheral.held = p_sent = progress = True
+                        self._take(peripheral, p_pdu)  # type: ignore[arg-type]
+                    refused = refused or (p_new and not p_ok)
+                else:
+                    errors_c += 1
+                if not link.alive or errors_c >= 2:
+                    break
+                if refused and not progress:
                     break  # only refused PDUs: the event closes, the next one tries again
                 if link.state is not state:
                     break  # a parameter update took effect: the new segment takes over
@@ -412,7 +622,6 @@ class AirMedium(Medium):
                     if dry and used + empty_us + 2 * airtime.T_IFS_US <= budget:
                         if state.timer is not None:  # a kick during this event: resume first
                             state.timer.cancel()
-                        start = state.anchor + n * state.interval
                         # the radio stays in this event while it waits for the host
                         self._occupy(link, state, n, used + empty_us + 2 * airtime.T_IFS_US)
                         state.timer = self.loop.call_at(
@@ -429,34 +638,69 @@ class AirMedium(Medium):
             # settled), and data still queued goes in the new one's events.
             self._occupy(link, state, n, used)
             self._account_event(link, state, n, used)
-            if link.alive and (central.tx or peripheral.tx):
+            if link.alive and (central.tx or peripheral.tx or not link.state.clean):
                 self.kick(link)
             return
         self._end_event(link, n, used)
 
-    def _capture_exchange(
-        self,
-        capture: Any,
-        link: Link,
-        state: _LinkState,
-        n: int,
-        at_us: float,
-        c_us: float,
-        c_ok: bool,
-        p_ok: bool,
-    ) -> None:
-        """Record one exchange of event ``n`` (``at_us`` into it): the central's packet (an
-        empty one if it had none) and the peripheral's answer, each with its MD bit."""
-        central, peripheral = link.central, link.peripheral
-        c_pdu = central.tx[0] if central.tx else None
-        p_pdu = peripheral.tx[0] if peripheral.tx else None
-        t = state.anchor + n * state.interval + at_us / 1e6
-        counter = state.base + n
-        c_more = len(central.tx) > (1 if c_ok else 0)
-        p_more = len(peripheral.tx) > (1 if p_ok else 0)
-        capture.data(link, counter, t, 0, c_pdu, c_ok or c_pdu is None, c_more)
-        t += (c_us + airtime.T_IFS_US) / 1e6
-        capture.data(link, counter, t, 1, p_pdu, p_ok or p_pdu is None, p_more)
+    def _take(self, sender: LinkEnd, pdu: tuple[int, Any, Any]) -> None:
+        """The other side takes ``pdu`` (new to it): its controller has it."""
+        llid, payload, _token = pdu
+        receiver = sender.peer
+        if llid == LLID_CONTROL:
+            receiver.controller.on_ll_control(receiver, payload)
+        else:
+            receiver.controller.on_ll_data(receiver, llid, payload)
+
+    def _acknowledged(self, sender: LinkEnd) -> None:
+        """``sender`` hears that its head PDU was taken: it is done with it."""
+        sender.held = False
+        _llid, _payload, token = sender.tx.popleft()
+        if token is not None:
+            sender.controller.on_ll_sent(sender, token)
+
+    def _supervision_expired(self, link: Link, state: _LinkState, now: float) -> bool:
+        """Whether a side has had no valid packet for the supervision timeout: then both
+        drop the link (0x08)."""
+        if now - min(state.heard_c, state.heard_p) <= link.timeout * 0.010 + 1e-9:
+            return False
+        self._drop(link)
+        return True
+
+    def _drop(self, link: Link) -> None:
+        """Both sides give up on ``link`` at once: connection timeout (0x08)."""
+        self.close_link(link)
+        for end in (link.central, link.peripheral):
+            if not end.controller.closed:
+                end.controller.on_link_lost(end)
+
+    def _assess(self, link: Link) -> None:
+        """Whether ``link`` is clean under the present conditions (nothing can be lost
+        either way: its idle events are counted in closed form). A link that stops being
+        clean runs every event from now on, its last valid packets in the last event."""
+        state: _LinkState | None = link.state
+        if state is None or not link.alive:
+            return
+        c, p = link.central.controller, link.peripheral.controller
+        clean = (
+            not any(ch < DATA_CHANNELS for ch in self.conditions.jammed)
+            and self._clear(c, p, link.phy_c_to_p)
+            and self._clear(p, c, link.phy_p_to_c)
+        )
+        if state.clean and not clean:
+            now = self.loop.time()
+            events = max(0, math.floor((now - state.anchor) / state.interval))
+            last = min(now, state.anchor + events * state.interval)
+            state.heard_c = max(state.heard_c, last)
+            state.heard_p = max(state.heard_p, last)
+        state.clean = clean
+        if not clean:
+            self.kick(link)
+
+    def channel_changed(self) -> None:
+        super().channel_changed()
+        for link in list(self.links):
+            self._assess(link)
 
     def _scheduled(self, link: Link, state: _LinkState, n: int) -> bool:
         """Whether event ``n`` of ``link`` gets the radios of both its devices.
@@ -518,12 +762,9 @@ class AirMedium(Medium):
             state.skipped_peripheral += 1
         if state.skipped_run * state.interval > link.timeout * 0.010:
             # no event for a whole supervision timeout: both sides give up (0x08)
-            self.close_link(link)
-            for end in (link.central, link.peripheral):
-                if not end.controller.closed:
-                    end.controller.on_link_lost(end)
+            self._drop(link)
             return False
-        if link.central.tx or link.peripheral.tx:
+        if link.central.tx or link.peripheral.tx or not state.clean:
             self.kick(link)  # the next event (next_event is already n + 1)
         return False
 
@@ -538,7 +779,7 @@ class AirMedium(Medium):
             # (an event it would have listened to anyway; the others are extra)
             state.busy_peripheral += 1
         state.next_event = n + 1
-        if link.alive and (link.central.tx or link.peripheral.tx):
+        if link.alive and (link.central.tx or link.peripheral.tx or not state.clean):
             self.kick(link)
 
     def _occupy(self, link: Link, state: _LinkState, n: int, used: float) -> None:
@@ -631,8 +872,15 @@ class AirMedium(Medium):
             # a new segment: the first event at the new interval after the instant (the
             # event counter goes on: the events settled so far are numbered before it)
             link.state = _LinkState(
-                now + interval, interval, link.latency, base=state.base + state.settled
+                now + interval,
+                interval,
+                link.latency,
+                base=state.base + state.settled,
+                clean=state.clean,
+                heard_c=state.heard_c,
+                heard_p=state.heard_p,
             )
+        self._assess(link)  # (a new PHY changes what the link can lose)
         if link.central.tx or link.peripheral.tx:
             self.kick(link)
 
@@ -672,10 +920,10 @@ def _ends_of(link: Link) -> tuple[VirtualController, VirtualController]:
     return link.central.controller, link.peripheral.controller
 
 
-def _octets(pdu: tuple[int, Any, Any] | None) -> int:
+def _octets(pdu: tuple[int, Any, Any] | None, encrypted: bool = False) -> int:
+    """Octets of ``pdu``'s payload on air, MIC included on an encrypted link."""
     if pdu is None:
         return 0
     llid, payload, _ = pdu
-    if llid == LLID_CONTROL:
-        return CONTROL_PDU_SIZE.get(payload[0], 1)
-    return len(payload)
+    size = CONTROL_PDU_SIZE.get(payload[0], 1) if llid == LLID_CONTROL else len(payload)
+    return size + (airtime.MIC_OCTETS if encrypted and size else 0)

@@ -45,6 +45,7 @@ from bumble.snoop import BtSnooper, Snooper, create_snooper
 from bumble.transport.common import Transport, TransportSink, TransportSource
 
 from .airtime import T_IFS_US
+from .channel import CHANNEL_MAP_ALL, DATA_CHANNELS, csa1
 
 if TYPE_CHECKING:
     from .link import Link
@@ -89,6 +90,7 @@ _COMMON_FLAGS = (
 # numbering (that of HCI advertising reports: ADV_IND, ADV_DIRECT_IND, ADV_SCAN_IND,
 # ADV_NONCONN_IND, SCAN_RSP).
 ADV_IND, ADV_DIRECT_IND, ADV_NONCONN_IND, SCAN_REQ, SCAN_RSP, CONNECT_IND, ADV_SCAN_IND = range(7)
+CHSEL = 0x20  # header bit: Channel Selection Algorithm #2 supported (ADV_IND, CONNECT_IND)
 _AIR_ADV_TYPE = {0: ADV_IND, 1: ADV_DIRECT_IND, 2: ADV_SCAN_IND, 3: ADV_NONCONN_IND}
 
 # LL control opcodes (Core Vol 6 Part B 2.4.2), by the names the virtual link uses.
@@ -120,8 +122,6 @@ LL_OPCODES: dict[str, int] = {
     "PHY_UPDATE_IND": 0x18,
 }
 
-DATA_CHANNELS = 37
-CHANNEL_MAP_ALL = (1 << DATA_CHANNELS) - 1  # ChM: every data channel used
 SLEEP_CLOCK_ACCURACY = 7  # SCA field: 0-20 ppm (the virtual clocks do not drift)
 CENTRAL, PERIPHERAL = 0, 1
 MIC_OCTETS = 4
@@ -359,15 +359,8 @@ def ble_crc(pdu: bytes, crc_init: int) -> bytes:
     return state.to_bytes(3, "little")
 
 
-def data_channel(counter: int, hop: int, channel_map: int = CHANNEL_MAP_ALL) -> int:
-    """The data channel (0-36) of connection event ``counter`` under Channel Selection
-    Algorithm #1: unmapped channel (hop * (counter + 1)) mod 37, remapped onto the used
-    channels when the map leaves it out (Core Vol 6 Part B 4.5.8.2)."""
-    unmapped = (hop * (counter + 1)) % DATA_CHANNELS
-    if channel_map >> unmapped & 1:
-        return unmapped
-    used = [c for c in range(DATA_CHANNELS) if channel_map >> c & 1]
-    return used[unmapped % len(used)]
+# Channel Selection Algorithm #1 (the channel model's; kept here under its old name)
+data_channel = csa1
 
 
 def rf_channel(channel: int) -> int:
@@ -515,9 +508,12 @@ class AirCapture:
     time is when the medium put the PDU on air (never earlier than the previous record).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, fast: bool, seed: int | None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, fast: bool, seed: int | None, csa2: bool = False
+    ) -> None:
         self.path = Path(path)
         self.fast = fast
+        self.csa2 = csa2  # the advertisers' ChSel bit: they support Channel Selection #2
         # its own generator: capturing must not change what the medium draws (RSSI, jitter)
         self.random = random.Random(seed)
         self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - closed by close()
@@ -613,7 +609,8 @@ class AirCapture:
             rx_add = pdu.target_address_type & 1
         else:
             payload += bytes(pdu.data)
-        header = kind | (pdu.address_type & 1) << 6 | rx_add << 7
+        chsel = CHSEL if self.csa2 and kind in (ADV_IND, ADV_DIRECT_IND) else 0
+        header = kind | chsel | (pdu.address_type & 1) << 6 | rx_add << 7
         self._adv_record(t, channel, sniffer_rssi(pdu.address), header, payload)
 
     def scan(self, pdu: AdvPdu, scanner_type: int, scanner: bytes, data: bytes | None) -> None:
@@ -639,11 +636,10 @@ class AirCapture:
     def connect(self, link: Link, pdu: AdvPdu, initiator_type: int, initiator: bytes) -> None:
         """The CONNECT_IND that made ``link``, in the event of the last ``adv``; from now
         on the link's data PDUs use the access address, CRCInit and hop it carries."""
-        rng = self.random
         record = _LinkCapture(
-            new_access_address(rng),
-            rng.getrandbits(24),
-            rng.randint(5, 16),
+            link.access_address,
+            link.crc_init,
+            link.hop,
             (sniffer_rssi(initiator), sniffer_rssi(pdu.address)),
         )
         self._links[link] = record
@@ -651,10 +647,15 @@ class AirCapture:
             struct.pack("<I", record.access_address)
             + record.crc_init.to_bytes(3, "little")
             + struct.pack("<BHHHH", 1, 0, link.interval, link.latency, link.timeout)
-            + CHANNEL_MAP_ALL.to_bytes(5, "little")
+            + link.channel_map.to_bytes(5, "little")
             + bytes((record.hop | SLEEP_CLOCK_ACCURACY << 5,))
         )
-        header = CONNECT_IND | (initiator_type & 1) << 6 | (pdu.address_type & 1) << 7
+        header = (
+            CONNECT_IND
+            | (CHSEL if link.csa2 else 0)
+            | (initiator_type & 1) << 6
+            | (pdu.address_type & 1) << 7
+        )
         t = self._adv_end + _IFS
         self._adv_record(
             t,
@@ -680,14 +681,18 @@ class AirCapture:
         t: float,
         role: int,
         pdu: tuple[int, Any, Any] | None,
-        acked: bool = True,
+        accepted: bool = True,
         more: bool = False,
+        received: bool = True,
     ) -> None:
         """A data channel PDU of ``link`` sent by ``role`` (CENTRAL, PERIPHERAL) at ``t`` in
         connection event ``counter``: ``pdu`` as the link queues it (None: an empty PDU),
-        ``acked`` whether the receiver took it (else it is sent again, same SN), ``more``
-        the MD bit. The two sides alternate, the central first: a side that sends twice in
-        a row had an empty PDU from the other in between, and it is recorded so."""
+        ``received`` whether it reached the other side intact (else its CRC failed there),
+        ``accepted`` whether that side took it if it was new (no buffer: it is sent again,
+        same SN), ``more`` the MD bit. SN and NESN follow Core Vol 6 Part B 4.5.9: a side's
+        NESN moves on when it takes a new PDU, its SN when a packet it received
+        acknowledges its own. The two sides alternate, the central first: a side that
+        sends twice in a row had an empty PDU from the other in between, recorded so."""
         record = self._links.get(link)
         if record is None or self._file is None:
             return
@@ -696,11 +701,11 @@ class AirCapture:
                 # the last event ended on a central PDU: the peripheral's empty answer
                 self._data_record(link, record, PERIPHERAL, None, True, False, record.last_end)
             record.counter = counter
-            record.channel = data_channel(counter, record.hop)
+            record.channel = link.data_channel(counter)
             record.expect = CENTRAL
         if role != record.expect:
             self._data_record(link, record, record.expect, None, True, False, t)
-        self._data_record(link, record, role, pdu, acked, more, t)
+        self._data_record(link, record, role, pdu, accepted, more, t, received)
 
     def _data_record(
         self,
@@ -708,9 +713,10 @@ class AirCapture:
         record: _LinkCapture,
         role: int,
         pdu: tuple[int, Any, Any] | None,
-        acked: bool,
+        accepted: bool,
         more: bool,
         t: float,
+        received: bool = True,
     ) -> None:
         if pdu is None:
             llid, payload = 1, b""  # an empty PDU: LLID 1, no payload, never encrypted
@@ -739,9 +745,12 @@ class AirCapture:
         )
         record.last_end = t + _air_seconds(len(body_bytes), phy)
         record.expect = 1 - role
-        if acked:
-            record.sn[role] ^= 1
-            record.nesn[1 - role] ^= 1
+        if received:
+            other = 1 - role
+            if record.nesn[role] != record.sn[other]:
+                record.sn[other] ^= 1  # it acknowledges the other side's last packet
+            if accepted and record.sn[role] == record.nesn[other]:
+                record.nesn[other] ^= 1  # a new PDU, taken
         if pdu is not None and llid == 3:
             name = pdu[1][0]
             if name == "START_ENC_REQ":
@@ -758,12 +767,12 @@ class AirCapture:
 
 
 def open_air_capture(
-    directory: str | os.PathLike[str], *, fast: bool, seed: int | None
+    directory: str | os.PathLike[str], *, fast: bool, seed: int | None, csa2: bool = False
 ) -> AirCapture:
     """``DIR/air.pcap`` for a medium (the directory checked and made if missing)."""
     path = capture_directory(directory) / AIR_FILE
     try:
-        return AirCapture(path, fast=fast, seed=seed)
+        return AirCapture(path, fast=fast, seed=seed, csa2=csa2)
     except OSError as error:
         raise CaptureError(f"cannot write {str(path)!r}: {error.strerror}") from None
 
@@ -771,6 +780,9 @@ def open_air_capture(
 __all__ = [
     "AIR_FILE",
     "AirCapture",
+    "CHANNEL_MAP_ALL",
+    "CHSEL",
+    "DATA_CHANNELS",
     "CaptureError",
     "ENV_CAPTURE",
     "LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR",

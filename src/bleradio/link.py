@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .channel import CHANNEL_MAP_ALL, csa1, csa2
+
 if TYPE_CHECKING:
     from .controller import VirtualController
 
@@ -110,7 +112,9 @@ class LinkEnd:
         "version_pending",
         "peer_features",
         "peer_version",
-        # air-time bookkeeping that the medium may attach
+        # the head of ``tx`` was taken by the peer, its acknowledgement not heard yet
+        # (SN/NESN: it is sent again until it is, and the peer does not take it twice)
+        "held",
     )
 
     def __init__(self, controller: VirtualController, handle: int, role: int, link: Link) -> None:
@@ -144,6 +148,7 @@ class LinkEnd:
         self.version_pending = False
         self.peer_features: bytes | None = None
         self.peer_version: tuple[int, int, int] | None = None
+        self.held = False
 
     @property
     def tx_phy(self) -> int:
@@ -178,6 +183,11 @@ class Link:
         "alive",
         "scheduled",
         "state",
+        "access_address",
+        "crc_init",
+        "hop",
+        "channel_map",
+        "csa2",
     )
 
     def __init__(
@@ -206,6 +216,19 @@ class Link:
         self.scheduled = False
         # the medium's own per-link state (timers, air-time accounting)
         self.state: Any = None
+        # what the CONNECT_IND carries (the medium draws them): the data channels follow
+        # Channel Selection Algorithm #1 (hop) or #2 (access address) over the map
+        self.access_address = 0
+        self.crc_init = 0
+        self.hop = 5
+        self.channel_map = CHANNEL_MAP_ALL
+        self.csa2 = False
+
+    def data_channel(self, counter: int) -> int:
+        """The data channel (0-36) of connection event ``counter``."""
+        if self.csa2:
+            return csa2(counter, self.access_address, self.channel_map)
+        return csa1(counter, self.hop, self.channel_map)
 
     def kick(self) -> None:
         """Something was queued: the medium schedules its transmission."""

@@ -26,8 +26,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .capture import AirCapture, capture_directory, capture_from_env, open_air_capture
+from . import channel
+from .capture import (
+    AirCapture,
+    capture_directory,
+    capture_from_env,
+    new_access_address,
+    open_air_capture,
+)
+from .conditions import Conditions
 from .link import CENTRAL, LLID_CONTROL, Link, LinkEnd
+from .scenario import Position, Scenario
 
 if TYPE_CHECKING:
     from .controller import VirtualController
@@ -107,6 +116,8 @@ class MediumOptions:
         together). Beyond it a controller refuses with Connection Limit Exceeded (0x09):
         LE Set Advertising Enable of connectable advertising, LE Create Connection; and a
         CONNECT_IND that would exceed either side's limit is not taken.
+    csa2: the controllers support Channel Selection Algorithm #2, so links use it (both
+        sides support it); off, links hop with Algorithm #1.
     """
 
     fast: bool = False
@@ -119,8 +130,11 @@ class MediumOptions:
     # 4 as a typical board: MicroPython's ESP32 port configures NimBLE with
     # CONFIG_BT_NIMBLE_MAX_CONNECTIONS=4 (more needs -o max_connections=N).
     max_connections: int = 4
+    csa2: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.csa2, bool):
+            raise ValueError(f"csa2={self.csa2!r}: expected true or false")
         phy = str(self.phy).upper()
         if phy in ("1", "2"):
             phy += "M"
@@ -205,7 +219,10 @@ class Medium:
 
     ``Medium(fast=False)`` makes an ``AirMedium`` (``air.py``), which keeps air time.
     ``Medium(capture=DIR)`` records every PDU on air into ``DIR/air.pcap`` (``capture.py``;
-    ``close_capture()`` finishes the file).
+    ``close_capture()`` finishes the file). ``Medium(scenario=...)`` places the devices and
+    times what happens to the air (``scenario.py``); ``move``, ``cut``, ``set_per``,
+    ``jam``, ``power_off``... change it as it runs (``conditions``). Positions set the
+    RSSI on any medium; only the air-time medium loses packets.
     """
 
     def __new__(cls, **options: Any) -> Medium:
@@ -215,13 +232,28 @@ class Medium:
             return super().__new__(AirMedium)
         return super().__new__(cls)
 
-    def __init__(self, *, capture: str | os.PathLike[str] | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        capture: str | os.PathLike[str] | None = None,
+        scenario: Scenario | None = None,
+        **options: Any,
+    ) -> None:
         self.options = MediumOptions(**options)
         self.random = random.Random(self.options.seed)
+        # the links' air parameters (access address, CRCInit, hop) from a generator of
+        # their own, so that drawing them changes nothing else the medium draws
+        self.link_random = random.Random(self.options.seed)
         # what a sniffer would record (None: nothing, at the cost of one test per PDU)
         self.capture: AirCapture | None = None
         if capture is not None:
-            self.capture = open_air_capture(capture, fast=self.options.fast, seed=self.options.seed)
+            self.capture = open_air_capture(
+                capture, fast=self.options.fast, seed=self.options.seed, csa2=self.options.csa2
+            )
+        self.conditions = Conditions(scenario)
+        self._powers: dict[tuple[str, str], float] = {}  # mean power per (sender, receiver)
+        self._scenario_timers: list[asyncio.TimerHandle] = []
+        self._scenario_started = False
         self.controllers: list[VirtualController] = []
         self._addresses: set[bytes] = set()
         self._labels: set[str] = set()
@@ -249,6 +281,8 @@ class Medium:
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
         """Add a controller; returns its label and public address (6 bytes, little-endian)."""
         _ = self.loop
+        if not self._scenario_started:
+            self._start_scenario()
         self._counter += 1
         if not label:
             label = f"device{self._counter}"
@@ -394,6 +428,11 @@ class Medium:
             latency,
             timeout,
         )
+        rng = self.link_random
+        link.access_address = new_access_address(rng)
+        link.crc_init = rng.getrandbits(24)
+        link.hop = rng.randint(5, 16)
+        link.csa2 = self.options.csa2
         self.links.add(link)
         if self.capture is not None:
             self.capture.connect(link, pdu, address_type, address)
@@ -474,11 +513,85 @@ class Medium:
         return [link for link in self.links if controller in _ends(link)]
 
     # ------------------------------------------------------------------ channel
+    def mean_power(self, sender: VirtualController, receiver: VirtualController) -> float:
+        """What ``receiver`` gets of ``sender``, in dBm before fading (-inf: nothing)."""
+        key = (sender.label, receiver.label)
+        power = self._powers.get(key)
+        if power is None:
+            if len(self._powers) > 65536:
+                self._powers.clear()
+            power = self._powers[key] = self.conditions.mean_power_dbm(*key)
+        return power
+
+    def rx_power(self, sender: VirtualController, receiver: VirtualController) -> float:
+        """The power of one packet from ``sender`` at ``receiver``: mean and fading, dBm."""
+        return self.mean_power(sender, receiver) + self.random.gauss(0, channel.FADING_SIGMA_DB)
+
     def rssi(self, a: VirtualController, b: VirtualController) -> int:
-        """A plausible RSSI between two devices: a fixed path loss per pair plus fading."""
-        key = b"".join(sorted((a.public_address, b.public_address)))
-        base = -40 - hashlib.blake2b(key, digest_size=1).digest()[0] % 45
-        return max(-127, min(20, base + int(self.random.gauss(0, 2.5))))
+        """The RSSI ``b`` measures for a packet from ``a`` (path loss, walls and fading)."""
+        return channel.rssi(self.rx_power(a, b))
+
+    # ------------------------------------------------------------------ controls
+    def _start_scenario(self) -> None:
+        """Times the scenario's events from now (its first device joining)."""
+        self._scenario_started = True
+        start = self.loop.time()
+        for event in self.conditions.scenario.events:
+            self._scenario_timers.append(
+                self.loop.call_at(start + event.at_s, self._scenario_event, event.actions)
+            )
+
+    def _scenario_event(self, actions: dict[str, Any]) -> None:
+        logger.info("scenario: %s", actions)
+        self.conditions.apply(actions)
+        self.channel_changed()
+
+    def channel_changed(self) -> None:
+        """The conditions changed: powers are worked out again (the air-time medium also
+        re-plans its links)."""
+        self._powers.clear()
+
+    def _changed(self, change: Callable[..., None], *args: Any) -> None:
+        change(*args)
+        self.channel_changed()
+
+    def move(self, label: str, position: Position | tuple[float, float]) -> None:
+        """Put the device ``label`` at ``position`` (metres: x, y[, z])."""
+        self._changed(self.conditions.move, label, position)
+
+    def set_tx_power(self, label: str, dbm: float) -> None:
+        self._changed(self.conditions.set_tx_power, label, dbm)
+
+    def set_wall(self, a: str, b: str, loss_db: float) -> None:
+        """Extra attenuation between devices ``a`` and ``b`` (0 takes the wall away)."""
+        self._changed(self.conditions.set_wall, a, b, loss_db)
+
+    def cut(self, a: str, b: str) -> None:
+        """Nothing passes between ``a`` and ``b`` any more (their link, if any, times out)."""
+        self._changed(self.conditions.cut, a, b)
+
+    def uncut(self, a: str, b: str) -> None:
+        self._changed(self.conditions.uncut, a, b)
+
+    def set_per(self, per: float) -> None:
+        """Extra loss, 0 to 1, of every PDU on air."""
+        self._changed(self.conditions.set_per, per)
+
+    def jam(self, *channels: int) -> None:
+        """Every PDU on these channels (0-39) is lost; ``jam()`` clears."""
+        self._changed(self.conditions.jam, channels)
+
+    def power_off(self, label: str) -> None:
+        """The radio of ``label`` neither sends nor hears anything (its program goes on)."""
+        self._changed(self.conditions.power_off, label)
+
+    def power_on(self, label: str) -> None:
+        self._changed(self.conditions.power_on, label)
+
+    def restore(self) -> None:
+        """Back to the scenario's starting state (positions, powers, walls; no cuts, no
+        jamming, every radio on, the scenario's loss)."""
+        self._changed(self.conditions.restore)
 
     def activity(self) -> list[Any]:
         """Radio activity per device (``activity.Activity`` spans): only the air-time medium
