@@ -1,8 +1,13 @@
-"""`bluetooth.BLE`: MicroPython's low-level BLE object.
+"""`bluetooth.BLE`: MicroPython's low-level BLE object, a thin facade.
 
-Methods run on the caller's thread, validate their arguments there (so a mistake is a clear
-Python error at the call), and hand the work to the stack thread. Results arrive as IRQ events,
-on the radio's IRQ thread, never before the call that caused them has returned (``_irq``).
+Thread: the caller's (the program's threads, its IRQ handlers included). Each method
+validates its arguments there (so a mistake is a clear Python error at the call), then makes
+one call to the stack side (``RadioHost``, its ``AttBearer``, ``L2cap``, ``Security``):
+posted where the program need not wait (a GATT client procedure, a notification), run and
+waited for where the call returns something or can fail (``active``, ``gap_advertise``).
+It reads none of the host's state but what the host publishes for any thread
+(``open_links``, ``address``, ``lost``). Results arrive as IRQ events, on the radio's IRQ
+thread, never before the call that caused them has returned (``_irq``).
 
 ``close()`` (any thread, the radio's own handler included) ends the IRQ thread's delivery,
 powers the radio down on the stack thread, takes it off the medium and drops the process's
@@ -27,6 +32,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from ._conn import Connection
 from ._gatts_db import GattDatabase
 from ._irq import IrqDispatcher
+from ._settings import Settings
 from ._stack import StackThread
 from ._uuid import UUID
 
@@ -39,15 +45,6 @@ _default: BLE | None = None
 _default_lock = threading.Lock()
 _numbers = itertools.count(1)
 
-_CONFIG_DEFAULTS: dict[str, Any] = {
-    "addr_mode": 0,
-    "mtu": 256,  # NimBLE's preferred ATT MTU, used by gattc_exchange_mtu and as a server
-    "rxbuf": 1024,
-    "bond": False,
-    "mitm": False,
-    "io": 3,  # no input, no output
-    "le_secure": False,
-}
 _ADV_MAX = 31
 
 
@@ -142,11 +139,12 @@ class BLE:
         context.run(_current.set, self)
         self._irq = IrqDispatcher(context, label or str(self._number))
         self._db = GattDatabase()
-        self._config = dict(_CONFIG_DEFAULTS)
+        self._settings = Settings()
         self._active = False
         self._adv_data = b""
         self._resp_data = b""
-        self._host = RadioHost(self)
+        self._host = RadioHost(self._settings, self._irq, self._db, label, self._stack.spawn)
+        self._att = self._host.att
         self._closed = False
         self._stack.on_shutdown(self._shutdown)
 
@@ -235,11 +233,12 @@ class BLE:
         """A send that need not wait for the stack: posted, under flow control (see
         _txwindow). Its arguments are already checked; if the link drops before it runs, it
         is dropped with the link, as on a board."""
-        self._host.tx.take()
+        tx = self._att.tx
+        tx.take()
         try:
-            self._stack.post(self._host.send_bulk, send, *args)
+            self._stack.post(send, *args)
         except RuntimeError:
-            self._host.tx.give()
+            tx.give()
             raise _not_active() from None
 
     def _check_active(self) -> None:
@@ -249,12 +248,13 @@ class BLE:
             raise OSError(errno.ENODEV, "the radio was lost: its transport closed (ENODEV)")
 
     def _connection(self, conn_handle: Any) -> Connection:
+        """The open connection with this handle (to hand back to the stack side)."""
         handle = _int(conn_handle, "conn_handle")
         self._check_active()
-        return self._host.connection(handle)
-
-    def _check_conn(self, conn_handle: Any) -> int:
-        return self._connection(conn_handle).handle
+        conn = self._host.open_links.get(handle)
+        if conn is None:
+            raise OSError(errno.ENOTCONN, f"no connection with handle {handle} (ENOTCONN)")
+        return conn
 
     # --- radio --------------------------------------------------------------------------------
 
@@ -299,8 +299,8 @@ class BLE:
             return self._host.address
         if key == "gap_name":
             return self._db.gap_name
-        if key in self._config:
-            return self._config[key]
+        if key in Settings.NAMES:
+            return self._settings.get(key)
         raise ValueError(f"unknown config param {key!r}")
 
     def _set_config(self, key: str, value: Any) -> None:
@@ -310,17 +310,17 @@ class BLE:
                 raise ValueError(f"gap_name is {len(name)} bytes; at most 248 fit")
             self._db.gap_name = name
         elif key == "mtu":
-            self._config["mtu"] = _range(value, "mtu", 23, 517)
+            self._settings.mtu = _range(value, "mtu", 23, 517)
         elif key == "rxbuf":
-            self._config["rxbuf"] = _range(value, "rxbuf", 0, 1 << 20)
+            self._settings.rxbuf = _range(value, "rxbuf", 0, 1 << 20)
         elif key == "addr_mode":
-            self._config["addr_mode"] = _range(value, "addr_mode", 0, 3)
+            self._settings.addr_mode = _range(value, "addr_mode", 0, 3)
             if self._active:
-                self._run(self._host._apply_address_mode())
+                self._run(self._host.apply_address_mode())
         elif key in ("bond", "mitm", "le_secure"):
-            self._config[key] = bool(value)
+            setattr(self._settings, key, bool(value))
         elif key == "io":
-            self._config["io"] = _range(value, "io", 0, 4)
+            self._settings.io = _range(value, "io", 0, 4)
         elif key == "mac":
             raise ValueError("'mac' is read-only; choose the address kind with addr_mode")
         else:
@@ -441,12 +441,8 @@ class BLE:
         each followed by its descriptors' handles."""
         self._check_active()
         handles = self._db.register(services_definition)
-        self._call(self._host_reset_subscriptions)
+        self._call(self._att.reset_subscriptions)
         return handles
-
-    def _host_reset_subscriptions(self) -> None:
-        for conn in self._host.conns.values():
-            conn.cccd.clear()
 
     @_in_progress
     def gatts_read(self, value_handle: int) -> bytes:
@@ -469,38 +465,33 @@ class BLE:
         if snapshot is not None and snapshot[0] == handle and self._irq.in_handler_thread():
             self._irq.snapshot = None  # the handler replaced the value it was shown
         if send_update:
-            self._call(self._host.gatt_server.update_subscribers, handle)
+            self._call(self._att.update_subscribers, handle)
 
-    def _check_value_handle(self, value_handle: Any) -> int:
+    def _payload(self, value_handle: Any, data: Any) -> tuple[int, bytes]:
+        """The value handle, and what a notification or indication carries: ``data``, else
+        the value as it is at the call (a write right after the call does not change what
+        goes out)."""
         handle = _int(value_handle, "value_handle")
         attribute = self._db.get(handle)
         if attribute is None or attribute.entry is None:
             raise OSError(errno.EINVAL, f"no characteristic value with handle {handle} (EINVAL)")
-        return handle
-
-    def _payload(self, value_handle: int, data: Any) -> bytes:
-        """What a notification or indication carries: ``data``, else the value as it is at
-        the call (a write right after the call does not change what goes out)."""
         if data is not None:
-            return _buffer(data, "data")
-        attribute = self._db.get(value_handle)
-        assert attribute is not None
-        return self._db.peek(attribute)
+            return handle, _buffer(data, "data")
+        return handle, self._db.peek(attribute)
 
     @_in_progress
     def gatts_notify(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send a notification (the local value if ``data`` is None), subscribed or not."""
         conn = self._connection(conn_handle)
-        value = self._check_value_handle(value_handle)
-        payload = self._payload(value, data)
-        self._post_bulk(self._host.gatt_server.notify, conn, value, payload)
+        handle, payload = self._payload(value_handle, data)
+        self._post_bulk(self._att.notify, conn, handle, payload)
 
     @_in_progress
     def gatts_indicate(self, conn_handle: int, value_handle: int, data: Any = None) -> None:
         """Send an indication; GATTS_INDICATE_DONE reports the acknowledgement."""
         conn = self._connection(conn_handle)
-        value = self._check_value_handle(value_handle)
-        self._call(self._host.gatt_server.indicate, conn, value, self._payload(value, data))
+        handle, payload = self._payload(value_handle, data)
+        self._call(self._att.indicate, conn, handle, payload)
 
     @_in_progress
     def gatts_set_buffer(self, value_handle: int, len: int, append: bool = False) -> None:  # noqa: A002
@@ -512,11 +503,12 @@ class BLE:
 
     # --- GATT client --------------------------------------------------------------------------
 
-    def _client(self, procedure: str, conn_handle: Any, *args: Any) -> None:
-        """Start a GATT client procedure; its events report the outcome (a link lost
-        meanwhile ends it with a DONE event carrying a not-connected status)."""
+    def _client(self, procedure: Callable[..., None], conn_handle: Any, *args: Any) -> None:
+        """Start a GATT client procedure (a method of the GATT client core); its events
+        report the outcome (a link lost meanwhile ends it with a DONE event carrying a
+        not-connected status)."""
         conn = self._connection(conn_handle)
-        self._stack.post(self._host.gatt_client.start, conn, procedure, *args)
+        self._stack.post(self._att.start, procedure, conn, *args)
 
     @staticmethod
     def _handle_range(start: Any, end: Any) -> tuple[int, int]:
@@ -534,7 +526,7 @@ class BLE:
 
     @_in_progress
     def gattc_discover_services(self, conn_handle: int, uuid: UUID | None = None) -> None:
-        self._client("discover_services", conn_handle, self._optional_uuid(uuid))
+        self._client(self._att.client.discover_services, conn_handle, self._optional_uuid(uuid))
 
     @_in_progress
     def gattc_discover_characteristics(
@@ -542,7 +534,11 @@ class BLE:
     ) -> None:
         first, last = self._handle_range(start_handle, end_handle)
         self._client(
-            "discover_characteristics", conn_handle, first, last, self._optional_uuid(uuid)
+            self._att.client.discover_characteristics,
+            conn_handle,
+            first,
+            last,
+            self._optional_uuid(uuid),
         )
 
     @_in_progress
@@ -550,11 +546,13 @@ class BLE:
         self, conn_handle: int, start_handle: int, end_handle: int
     ) -> None:
         first, last = self._handle_range(start_handle, end_handle)
-        self._client("discover_descriptors", conn_handle, first, last)
+        self._client(self._att.client.discover_descriptors, conn_handle, first, last)
 
     @_in_progress
     def gattc_read(self, conn_handle: int, value_handle: int) -> None:
-        self._client("read", conn_handle, _range(value_handle, "value_handle", 1, 0xFFFF))
+        self._client(
+            self._att.client.read, conn_handle, _range(value_handle, "value_handle", 1, 0xFFFF)
+        )
 
     @_in_progress
     def gattc_write(self, conn_handle: int, value_handle: int, data: Any, mode: int = 0) -> None:
@@ -567,24 +565,14 @@ class BLE:
             raise ValueError(f"mode must be 0 (no response) or 1 (with response), got {kind}")
         if kind == 0:
             conn = self._connection(conn_handle)
-            self._post_bulk(self._host.gatt_client.write_command, conn, handle, value)
+            self._post_bulk(self._att.write_command, conn, handle, value)
         else:
-            self._client("write_request", conn_handle, handle, value)
+            self._client(self._att.client.write_request, conn_handle, handle, value)
 
     @_in_progress
     def gattc_exchange_mtu(self, conn_handle: int) -> None:
         """Exchange the ATT MTU (``config(mtu=...)`` is ours); MTU_EXCHANGED gives the result."""
-        handle = self._check_conn(conn_handle)
-        self._call(self._exchange_mtu, handle)
-
-    def _exchange_mtu(self, handle: int) -> None:
-        conn = self._host.connection(handle)
-        if conn.mtu_exchanged:
-            raise OSError(
-                errno.EALREADY, "the MTU of this connection was already exchanged (EALREADY)"
-            )
-        conn.mtu_exchanged = True
-        self._host.gatt_client.start(conn, "exchange_mtu", self._config["mtu"])
+        self._call(self._att.exchange_mtu, self._connection(conn_handle))
 
     # --- L2CAP ---------------------------------------------------------------------------------
 
@@ -602,7 +590,7 @@ class BLE:
         number = _range(psm, "psm", 1, 0xFF)
         size = _range(mtu, "mtu", 23, 65535)
         conn = self._connection(conn_handle)
-        self._stack.post(self._stack.spawn, self._host.l2cap.connect(conn, number, size))
+        self._stack.post(self._host.start, self._host.l2cap.connect(conn, number, size))
 
     def _channel(self, conn_handle: Any, cid: Any) -> Any:
         handle = _int(conn_handle, "conn_handle")
@@ -614,7 +602,7 @@ class BLE:
     def l2cap_disconnect(self, conn_handle: int, cid: int) -> None:
         """Close a channel; L2CAP_DISCONNECT follows on both sides."""
         channel = self._channel(conn_handle, cid)
-        self._stack.post(self._stack.spawn, channel.disconnect())
+        self._stack.post(self._host.start, channel.disconnect())
 
     @_in_progress
     def l2cap_send(self, conn_handle: int, cid: int, buf: Any) -> bool:
@@ -659,13 +647,13 @@ class BLE:
         """Pair (or re-encrypt with a stored bond) per ``config(bond, mitm, io, le_secure)``;
         ENCRYPTION_UPDATE reports the outcome, PASSKEY_ACTION asks for what a person must do."""
         conn = self._connection(conn_handle)
-        self._stack.post(self._stack.spawn, self._host.security.pair(conn))
+        self._stack.post(self._host.start, self._host.security.pair(conn))
 
     @_in_progress
     def gap_passkey(self, conn_handle: int, action: int, passkey: int) -> None:
         """Answer PASSKEY_ACTION: the passkey shown (DISPLAY, 3) or typed (INPUT, 2), or
         1 / 0 to accept / reject a NUMERIC_COMPARISON (4)."""
-        handle = self._check_conn(conn_handle)
+        handle = self._connection(conn_handle).handle
         kind = _int(action, "action")
         if kind not in (2, 3, 4):
             raise ValueError(

@@ -1,22 +1,31 @@
-"""The GATT client: discovery, read, write, MTU exchange; notifications and indications.
+"""The GATT client as a protocol core: calls in, request PDUs and events out.
 
-Runs on the stack thread. One ATT request is outstanding per connection at a time (ATT's
-rule); procedures queue behind each other. Results stream out as IRQ events exactly as
-MicroPython reports them: each RESULT as soon as it is known (a characteristic's end handle
-once the next declaration is seen), then one DONE with a status.
+No I/O, no asyncio, no Bumble: the owner (``_att_bearer`` on the stack thread, or a test)
+starts procedures (``discover_services``, ``read``, ...), feeds the server's PDUs to
+``on_pdu`` and is handed request PDUs (``hooks.send``) and IRQ events (``hooks.emit``).
+Time enters only through explicit calls: the client asks to be woken (``hooks.wake_at``) and
+``expire(conn, now)`` fails a request left unanswered past ATT's transaction timeout.
+
+One ATT request is outstanding per connection at a time (ATT's rule); procedures queue
+behind each other. Results stream out as IRQ events exactly as MicroPython reports them:
+each RESULT as soon as it is known (a characteristic's end handle once the next
+declaration is seen), then one DONE with a status.
 
 Each procedure is a generator that yields the requests it sends and receives the responses.
 It is driven synchronously as each response arrives, so every event is emitted in the order
 the PDUs came in: a notification sent by the server after its write response is reported
 after GATTC_WRITE_DONE, as on a board.
+
+Thread: whoever owns it, one thread at a time (the stack thread in a radio).
 """
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import logging
+import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _att as att
@@ -35,8 +44,9 @@ Procedure = Generator[bytes, bytes, None]
 
 
 class ClientHooks(Protocol):
-    def send_att(self, conn: Connection, pdu: bytes) -> None: ...
+    def send(self, conn: Connection, pdu: bytes) -> None: ...
     def emit(self, event: int, data: tuple[Any, ...]) -> None: ...
+    def wake_at(self, conn: Connection, when: float) -> None: ...
 
 
 class _Failed(Exception):
@@ -49,12 +59,13 @@ class _Failed(Exception):
 class _Requests:
     """A connection's queue of procedures; the head one has a request on air."""
 
-    __slots__ = ("queue", "opcode", "timer", "timed_out")
+    __slots__ = ("queue", "opcode", "on_air", "deadline", "timed_out")
 
     def __init__(self) -> None:
         self.queue: deque[tuple[Procedure, bytes]] = deque()  # (procedure, its pending request)
         self.opcode = 0
-        self.timer: asyncio.TimerHandle | None = None
+        self.on_air = False  # the head's request is sent and awaits its response
+        self.deadline = 0.0  # when it times out (the client's clock)
         # After a transaction times out, ATT allows no more requests on the link (a late
         # response could be taken for the next request's): every later one fails at once.
         self.timed_out = False
@@ -72,18 +83,50 @@ def _discovery_end(error_rsp: bytes) -> int:
 
 
 class GattClient:
-    def __init__(self, hooks: ClientHooks) -> None:
+    def __init__(self, hooks: ClientHooks, clock: Callable[[], float] = time.monotonic) -> None:
         self.hooks = hooks
+        self.clock = clock
 
-    # --- driving procedures -----------------------------------------------------------------
+    # --- procedures a program starts ----------------------------------------------------------
+    # Each ends with its DONE event, whatever happens (a lost link throws _Failed into it).
 
-    def start(self, conn: Connection, procedure: str, *args: Any) -> None:
-        """Start a procedure by name (stack thread); its events report the outcome."""
-        generator: Procedure = getattr(self, procedure)(conn, *args)
+    def discover_services(self, conn: Connection, uuid: UUID | None) -> None:
+        self._start(conn, self._discover_services(conn, uuid))
+
+    def discover_characteristics(
+        self, conn: Connection, start: int, end: int, uuid: UUID | None
+    ) -> None:
+        self._start(conn, self._discover_characteristics(conn, start, end, uuid))
+
+    def discover_descriptors(self, conn: Connection, start: int, end: int) -> None:
+        self._start(conn, self._discover_descriptors(conn, start, end))
+
+    def read(self, conn: Connection, handle: int) -> None:
+        self._start(conn, self._read(conn, handle))
+
+    def write_request(self, conn: Connection, handle: int, data: bytes) -> None:
+        self._start(conn, self._write_request(conn, handle, data))
+
+    def exchange_mtu(self, conn: Connection, mtu: int) -> None:
+        """Start an MTU exchange; OSError EALREADY if this link's MTU was exchanged."""
+        if conn.mtu_exchanged:
+            raise OSError(
+                errno.EALREADY, "the MTU of this connection was already exchanged (EALREADY)"
+            )
+        conn.mtu_exchanged = True
+        self._start(conn, self._exchange_mtu(conn, mtu))
+
+    def write_command(self, conn: Connection, handle: int, data: bytes) -> None:
+        """Write without response (no procedure: it goes out at once, cut to MTU - 3)."""
+        self.hooks.send(conn, att.handle_pdu(att.WRITE_CMD, handle, data[: conn.mtu - 3]))
+
+    # --- driving procedures -------------------------------------------------------------------
+
+    def _start(self, conn: Connection, generator: Procedure) -> None:
         try:
             request = next(generator)
         except StopIteration:
-            return
+            return  # done without a request (its DONE is out)
         requests = _requests(conn)
         requests.queue.append((generator, request))
         if len(requests.queue) == 1:
@@ -99,17 +142,15 @@ class GattClient:
                 self._advance(conn, requests, _Failed(ev.STATUS_TIMEOUT))
                 continue
             requests.opcode = request[0]
-            requests.timer = asyncio.get_running_loop().call_later(
-                ATT_TIMEOUT, self._timed_out, conn, requests
-            )
-            self.hooks.send_att(conn, request)
+            requests.on_air = True
+            requests.deadline = self.clock() + ATT_TIMEOUT
+            self.hooks.wake_at(conn, requests.deadline)
+            self.hooks.send(conn, request)
             return
 
     def _advance(self, conn: Connection, requests: _Requests, answer: bytes | _Failed) -> None:
         """Hand the head procedure its response (or failure); queue its next request."""
-        if requests.timer is not None:
-            requests.timer.cancel()
-            requests.timer = None
+        requests.on_air = False
         generator, _ = requests.queue.popleft()
         try:
             if isinstance(answer, _Failed):
@@ -123,14 +164,20 @@ class GattClient:
             return
         requests.queue.appendleft((generator, request))
 
-    def _timed_out(self, conn: Connection, requests: _Requests) -> None:
-        requests.timer = None
+    def expire(self, conn: Connection, now: float) -> float | None:
+        """Fail the request unanswered at ``now`` past its deadline (and, as ATT requires,
+        every later one on the link); returns the deadline still pending, if any."""
+        requests = conn.requests
+        if requests is None or not requests.on_air:
+            return None
+        if now < requests.deadline:
+            return requests.deadline
         requests.timed_out = True
-        if requests.queue:
-            self._advance(conn, requests, _Failed(ev.STATUS_TIMEOUT))
-            self._send_head(conn, requests)
+        self._advance(conn, requests, _Failed(ev.STATUS_TIMEOUT))
+        self._send_head(conn, requests)
+        return None
 
-    def on_disconnect(self, conn: Connection) -> None:
+    def connection_gone(self, conn: Connection) -> None:
         requests = _requests(conn)
         while requests.queue:
             self._advance(conn, requests, _Failed(ev.STATUS_NOT_CONNECTED))
@@ -145,22 +192,21 @@ class GattClient:
             handle = pdu[1] | pdu[2] << 8
             if opcode == att.HANDLE_VALUE_IND:
                 # Confirm at once, as the stack does on a board; the program sees the event.
-                self.hooks.send_att(conn, bytes((att.HANDLE_VALUE_CFM,)))
+                self.hooks.send(conn, bytes((att.HANDLE_VALUE_CFM,)))
                 self.hooks.emit(ev.GATTC_INDICATE, (conn.handle, handle, pdu[3:]))
             else:
                 self.hooks.emit(ev.GATTC_NOTIFY, (conn.handle, handle, pdu[3:]))
             return
-        requests = _requests(conn)
-        if not requests.queue or requests.timer is None:
+        requests = conn.requests
+        if requests is None or not requests.on_air:
             return  # an unexpected response: ignore it, as ATT says
         if opcode == att.ERROR_RSP or opcode == att.RESPONSE_TO.get(requests.opcode):
             self._advance(conn, requests, pdu)
             self._send_head(conn, requests)
 
     # --- procedures -------------------------------------------------------------------------
-    # Each ends with its DONE event, whatever happens (a lost link throws _Failed into it).
 
-    def discover_services(self, conn: Connection, uuid: UUID | None) -> Procedure:
+    def _discover_services(self, conn: Connection, uuid: UUID | None) -> Procedure:
         status = 0
         try:
             start = 1
@@ -199,7 +245,7 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_SERVICE_DONE, (conn.handle, status))
 
-    def discover_characteristics(
+    def _discover_characteristics(
         self, conn: Connection, start: int, end: int, uuid: UUID | None
     ) -> Procedure:
         status = 0
@@ -242,7 +288,7 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_CHARACTERISTIC_DONE, (conn.handle, status))
 
-    def discover_descriptors(self, conn: Connection, start: int, end: int) -> Procedure:
+    def _discover_descriptors(self, conn: Connection, start: int, end: int) -> Procedure:
         # ``start`` is the characteristic's value handle; descriptors follow it (NimBLE's
         # ble_gattc_disc_all_dscs, which MicroPython boards use).
         status = 0
@@ -268,7 +314,7 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_DESCRIPTOR_DONE, (conn.handle, status))
 
-    def read(self, conn: Connection, handle: int) -> Procedure:
+    def _read(self, conn: Connection, handle: int) -> Procedure:
         try:
             rsp = yield att.handle_pdu(att.READ_REQ, handle)
             status = _error_code(rsp)
@@ -280,7 +326,7 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_READ_DONE, (conn.handle, handle, status))
 
-    def write_request(self, conn: Connection, handle: int, data: bytes) -> Procedure:
+    def _write_request(self, conn: Connection, handle: int, data: bytes) -> Procedure:
         try:
             rsp = yield att.handle_pdu(att.WRITE_REQ, handle, data[: conn.mtu - 3])
             status = _error_code(rsp)
@@ -290,7 +336,7 @@ class GattClient:
             status = att.INVALID_PDU
         self.hooks.emit(ev.GATTC_WRITE_DONE, (conn.handle, handle, status))
 
-    def exchange_mtu(self, conn: Connection, mtu: int) -> Procedure:
+    def _exchange_mtu(self, conn: Connection, mtu: int) -> Procedure:
         try:
             rsp = yield att.exchange_mtu(att.EXCHANGE_MTU_REQ, mtu)
         except _Failed:
@@ -299,9 +345,6 @@ class GattClient:
             return  # the server refused: the MTU stays 23 and no event fires, as on NimBLE
         conn.mtu = max(att.DEFAULT_MTU, min(mtu, att.parse_u16(rsp)))
         self.hooks.emit(ev.MTU_EXCHANGED, (conn.handle, conn.mtu))
-
-    def write_command(self, conn: Connection, handle: int, data: bytes) -> None:
-        self.hooks.send_att(conn, att.handle_pdu(att.WRITE_CMD, handle, data[: conn.mtu - 3]))
 
 
 def _requests(conn: Connection) -> _Requests:

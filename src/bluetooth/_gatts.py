@@ -1,15 +1,27 @@
-"""The GATT server: answers a peer's ATT requests from the attribute table.
+"""The GATT server as a protocol core: ATT request PDUs in, response PDUs and events out.
 
-Runs on the stack thread. Each read of a characteristic value or descriptor first raises
-GATTS_READ_REQUEST (the handler may deny it with an ATT error, or update the value); each write
-lands in the value's buffer and raises GATTS_WRITE. CCCD writes are kept per connection and
-raise nothing, as on MicroPython's NimBLE port.
+No I/O, no asyncio, no Bumble: the owner (``_att_bearer`` on the stack thread, or a test)
+feeds it a client's PDUs with ``on_pdu`` and local calls (``notify``, ``indicate``,
+``update_subscribers``); it answers through its hooks (``send`` a PDU, ``emit`` an event).
+Time enters only through explicit calls: the server asks to be woken (``hooks.wake_at``)
+and ``expire(conn, now)`` fails an indication left unconfirmed past ATT's timeout.
+
+Each read of a characteristic value or descriptor first raises GATTS_READ_REQUEST: the
+server asks ``hooks.read_request(conn, handle)``, which returns the handler's status at once
+(no handler) or None, and then the answer comes later through ``answer_read(conn,
+status)``; meanwhile the connection's other requests wait behind the read, and commands are
+handled as they come. Each write lands in the value's buffer and raises GATTS_WRITE. CCCD
+writes are kept per connection and raise nothing, as on MicroPython's NimBLE port. ATT error
+codes and handles are NimBLE's.
+
+Thread: whoever owns it, one thread at a time (the stack thread in a radio).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _att as att
@@ -31,19 +43,21 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_MAX_PREPARED = 64
+MAX_PREPARED = 64  # prepared writes queued per connection (then PREPARE_QUEUE_FULL)
 INDICATION_TIMEOUT = 30.0  # an indication unconfirmed this long fails (ATT's timeout)
+
+# A read in progress: yields the handles whose READ_REQUEST it needs answered, is sent each
+# answer (an ATT status, 0 to allow), returns the response PDU.
+ReadSteps = Generator[int, int, bytes]
 
 
 class ServerHooks(Protocol):
-    conns: dict[int, Connection]
-
-    def send_att(self, conn: Connection, pdu: bytes) -> None: ...
-    def emit(self, event: int, data: tuple[Any, ...]) -> None: ...
-    async def read_request(self, conn: Connection, handle: int) -> int: ...
-    def written(self, conn: Connection, handle: int, value: bytes | None) -> None: ...
-    def mtu_exchanged(self, conn: Connection, mtu: int) -> None: ...
-    def spawn(self, coro: Any) -> None: ...
+    def send(self, conn: Connection, pdu: bytes) -> None: ...
+    def emit(
+        self, event: int, data: tuple[Any, ...], snapshot: tuple[int, bytes] | None = None
+    ) -> None: ...
+    def read_request(self, conn: Connection, handle: int) -> int | None: ...
+    def wake_at(self, conn: Connection, when: float) -> None: ...
     @property
     def preferred_mtu(self) -> int: ...
 
@@ -55,10 +69,16 @@ class _Reject(Exception):
 
 
 class GattServer:
-    def __init__(self, db: GattDatabase, hooks: ServerHooks) -> None:
+    def __init__(
+        self,
+        db: GattDatabase,
+        hooks: ServerHooks,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.hooks = hooks
-        self._handlers = {
+        self.clock = clock
+        self._handlers: dict[int, Callable[[Connection, bytes], bytes | None]] = {
             att.EXCHANGE_MTU_REQ: self._exchange_mtu,
             att.FIND_INFORMATION_REQ: self._find_information,
             att.FIND_BY_TYPE_VALUE_REQ: self._find_by_type_value,
@@ -67,17 +87,18 @@ class GattServer:
             att.PREPARE_WRITE_REQ: self._prepare_write,
             att.EXECUTE_WRITE_REQ: self._execute_write,
         }
-        self._reads = {
+        self._reads: dict[int, Callable[[Connection, bytes], ReadSteps]] = {
             att.READ_BY_TYPE_REQ: self._read_by_type,
             att.READ_REQ: self._read,
             att.READ_BLOB_REQ: self._read_blob,
             att.READ_MULTIPLE_REQ: self._read_multiple,
         }
 
+    # --- input --------------------------------------------------------------------------------
+
     def on_pdu(self, conn: Connection, pdu: bytes) -> None:
         """A client-to-server PDU (request, command or confirmation), handled at once so that
-        its effects and events keep the order PDUs arrive in. Only reads wait (for the
-        program's READ_REQUEST answer): they finish in a task."""
+        its effects and events keep the order PDUs arrive in."""
         opcode = pdu[0]
         if opcode == att.WRITE_CMD:
             try:
@@ -86,15 +107,55 @@ class GattServer:
                 pass  # commands get no answer, errors included
             return
         if opcode == att.HANDLE_VALUE_CFM:
-            self.indication_confirmed(conn)
+            if conn.indication_in_flight:
+                self._indication_done(conn, 0)
             return
-        if opcode in self._reads:
-            self.hooks.spawn(self._answer_read(conn, pdu, self._reads[opcode]))
+        if opcode & att.COMMAND_FLAG:
+            return  # a command we do not support: ignored, as ATT says
+        if conn.reading is not None:
+            conn.held.append(pdu)  # after the read that waits for its READ_REQUEST answer
+            return
+        self._request(conn, pdu)
+
+    def answer_read(self, conn: Connection, status: int) -> None:
+        """The program's answer to the READ_REQUEST of the read in progress on ``conn``."""
+        reading, conn.reading = conn.reading, None
+        if reading is None or not conn.connected:
+            return
+        self._step(conn, reading[0], reading[1], status)
+        while conn.held and conn.reading is None and conn.connected:
+            self._request(conn, conn.held.popleft())
+
+    def expire(self, conn: Connection, now: float) -> float | None:
+        """Fail the indication unconfirmed at ``now`` past its deadline; returns the deadline
+        still pending on ``conn``, if any."""
+        if conn.indication_in_flight and now >= conn.indication_deadline:
+            self._indication_done(conn, ev.STATUS_TIMEOUT)
+        return conn.indication_deadline if conn.indication_in_flight else None
+
+    def connection_gone(self, conn: Connection) -> None:
+        """The link dropped: its indications end with a not-connected status."""
+        conn.reading = None
+        conn.held.clear()
+        if conn.indication_in_flight:
+            self._indication_done(conn, ev.STATUS_NOT_CONNECTED)
+        while conn.indications:
+            value_handle, _ = conn.indications.popleft()
+            self.hooks.emit(
+                ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
+            )
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def _request(self, conn: Connection, pdu: bytes) -> None:
+        opcode = pdu[0]
+        read = self._reads.get(opcode)
+        if read is not None:
+            self._step(conn, opcode, read(conn, pdu), None)
             return
         handler = self._handlers.get(opcode)
         if handler is None:
-            if not opcode & att.COMMAND_FLAG:
-                self.hooks.send_att(conn, att.error_rsp(opcode, 0, att.REQUEST_NOT_SUPPORTED))
+            self.hooks.send(conn, att.error_rsp(opcode, 0, att.REQUEST_NOT_SUPPORTED))
             return
         try:
             response = handler(conn, pdu)
@@ -102,20 +163,25 @@ class GattServer:
             response = att.error_rsp(opcode, reject.handle, reject.code)
         except att.PduError:
             response = att.error_rsp(opcode, 0, att.INVALID_PDU)
-        if response is not None and conn.connected:
-            self.hooks.send_att(conn, response)
+        if response is not None:
+            self.hooks.send(conn, response)
 
-    async def _answer_read(self, conn: Connection, pdu: bytes, handler: Any) -> None:
+    def _step(self, conn: Connection, opcode: int, steps: ReadSteps, status: int | None) -> None:
+        """Run a read until it needs an answer that is not there yet, or answers."""
         try:
-            response = await handler(conn, pdu)
+            while True:
+                handle = steps.send(status)  # type: ignore[arg-type]  # (None to start)
+                status = self.hooks.read_request(conn, handle)
+                if status is None:
+                    conn.reading = (opcode, steps)
+                    return
+        except StopIteration as done:
+            response: bytes = done.value
         except _Reject as reject:
-            response = att.error_rsp(pdu[0], reject.handle, reject.code)
+            response = att.error_rsp(opcode, reject.handle, reject.code)
         except att.PduError:
-            response = att.error_rsp(pdu[0], 0, att.INVALID_PDU)
-        if conn.connected:
-            self.hooks.send_att(conn, response)
-
-    # --- helpers --------------------------------------------------------------------------
+            response = att.error_rsp(opcode, 0, att.INVALID_PDU)
+        self.hooks.send(conn, response)
 
     def _range(self, pdu: bytes) -> tuple[int, int]:
         start, end = att.parse_range(pdu)
@@ -129,32 +195,23 @@ class GattServer:
             raise _Reject(att.INVALID_HANDLE, handle)
         return attribute
 
-    async def _readable_value(self, conn: Connection, attribute: Attribute) -> bytes:
+    def _readable_value(self, conn: Connection, attribute: Attribute) -> ReadSteps:
         """Checks, READ_REQUEST, then the value (for reads of any kind)."""
         if not attribute.readable():
             raise _Reject(att.READ_NOT_PERMITTED, attribute.handle)
-        self._check_security(conn, attribute.read_security(), attribute.handle)
+        _check_security(conn, attribute.read_security(), attribute.handle)
         if attribute.kind == CCCD:
             return att.u16(conn.cccd.get(attribute.char_handle, 0))
-        if attribute.kind in (VALUE, DESCRIPTOR):
-            status = await self.hooks.read_request(conn, attribute.handle)
+        if attribute.kind == VALUE or attribute.kind == DESCRIPTOR:
+            status = yield attribute.handle
             if status:
                 raise _Reject(status & 0xFF, attribute.handle)
         return self.db.peek(attribute)
 
-    @staticmethod
-    def _check_security(conn: Connection, needed: int, handle: int) -> None:
-        if not needed:
-            return
-        if needed == att.INSUFFICIENT_AUTHENTICATION and not conn.authenticated:
-            raise _Reject(att.INSUFFICIENT_AUTHENTICATION, handle)
-        if not conn.encrypted:
-            raise _Reject(att.INSUFFICIENT_ENCRYPTION, handle)
-
     def _check_writable(self, conn: Connection, attribute: Attribute) -> None:
         if not attribute.writable():
             raise _Reject(att.WRITE_NOT_PERMITTED, attribute.handle)
-        self._check_security(conn, attribute.write_security(), attribute.handle)
+        _check_security(conn, attribute.write_security(), attribute.handle)
 
     def _store(self, conn: Connection, attribute: Attribute, value: bytes) -> None:
         if attribute.kind == CCCD:
@@ -163,20 +220,21 @@ class GattServer:
             conn.cccd[attribute.char_handle] = value[0] | value[1] << 8
             return
         stored = self.db.remote_write(attribute, value)
-        self.hooks.written(conn, attribute.handle, stored)
-
-    # --- requests ---------------------------------------------------------------------------
+        handle = attribute.handle
+        # (the value this write left, for the handler's gatts_read; None: the buffer's own)
+        self.hooks.emit(
+            ev.GATTS_WRITE, (conn.handle, handle), None if stored is None else (handle, stored)
+        )
 
     def _exchange_mtu(self, conn: Connection, pdu: bytes) -> bytes | None:
         client_mtu = att.parse_u16(pdu)
         server_mtu = self.hooks.preferred_mtu
-        response = att.exchange_mtu(att.EXCHANGE_MTU_RSP, server_mtu)
         mtu = max(att.DEFAULT_MTU, min(client_mtu, server_mtu))
         # The response goes out at the old MTU; the new one applies from the next PDU.
-        self.hooks.send_att(conn, response)
+        self.hooks.send(conn, att.exchange_mtu(att.EXCHANGE_MTU_RSP, server_mtu))
         conn.mtu = mtu
         conn.mtu_exchanged = True
-        self.hooks.mtu_exchanged(conn, mtu)
+        self.hooks.emit(ev.MTU_EXCHANGED, (conn.handle, mtu))
         return None
 
     def _find_information(self, conn: Connection, pdu: bytes) -> bytes:
@@ -223,22 +281,23 @@ class GattServer:
             raise _Reject(att.ATTRIBUTE_NOT_FOUND, start)
         return bytes((att.FIND_BY_TYPE_VALUE_RSP,)) + b"".join(found)
 
-    async def _read_by_type(self, conn: Connection, pdu: bytes) -> bytes:
+    def _read_by_type(self, conn: Connection, pdu: bytes) -> ReadSteps:
         start, end = self._range(pdu)
         wanted = pdu[5:]
         if len(wanted) not in (2, 16):
             raise att.PduError("bad UUID size")
+        wanted = att.uuid_from_att(wanted)
         entries: list[bytes] = []
         max_value = min(conn.mtu - 4, 253)
         for attribute in self.db.attributes[start - 1 : end]:
-            if att.uuid_from_att(attribute.type) != att.uuid_from_att(wanted):
+            if att.uuid_from_att(attribute.type) != wanted:
                 continue
             try:
-                value = await self._readable_value(conn, attribute)
-            except _Reject as reject:
+                value = yield from self._readable_value(conn, attribute)
+            except _Reject:
                 if entries:
                     break
-                raise reject
+                raise
             entry = att.u16(attribute.handle) + value[:max_value]
             if entries and len(entry) != len(entries[0]):
                 break
@@ -251,26 +310,26 @@ class GattServer:
             raise _Reject(att.ATTRIBUTE_NOT_FOUND, start)
         return att.list_rsp(att.READ_BY_TYPE_RSP, entries, with_length=True)
 
-    async def _read(self, conn: Connection, pdu: bytes) -> bytes:
+    def _read(self, conn: Connection, pdu: bytes) -> ReadSteps:
         attribute = self._attribute(att.parse_u16(pdu))
-        value = await self._readable_value(conn, attribute)
+        value = yield from self._readable_value(conn, attribute)
         return bytes((att.READ_RSP,)) + value[: conn.mtu - 1]
 
-    async def _read_blob(self, conn: Connection, pdu: bytes) -> bytes:
+    def _read_blob(self, conn: Connection, pdu: bytes) -> ReadSteps:
         attribute = self._attribute(att.parse_u16(pdu))
         offset = att.parse_u16(pdu, 3)
-        value = await self._readable_value(conn, attribute)
+        value = yield from self._readable_value(conn, attribute)
         if offset > len(value):
             raise _Reject(att.INVALID_OFFSET, attribute.handle)
         return bytes((att.READ_BLOB_RSP,)) + value[offset : offset + conn.mtu - 1]
 
-    async def _read_multiple(self, conn: Connection, pdu: bytes) -> bytes:
+    def _read_multiple(self, conn: Connection, pdu: bytes) -> ReadSteps:
         if len(pdu) < 5 or (len(pdu) - 1) % 2:
             raise att.PduError("bad handle list")
         out = b""
         for i in range(1, len(pdu), 2):
             attribute = self._attribute(att.parse_u16(pdu, i))
-            out += await self._readable_value(conn, attribute)
+            out += yield from self._readable_value(conn, attribute)
         return bytes((att.READ_MULTIPLE_RSP,)) + out[: conn.mtu - 1]
 
     def _read_by_group_type(self, conn: Connection, pdu: bytes) -> bytes:
@@ -307,7 +366,7 @@ class GattServer:
         attribute = self._attribute(att.parse_u16(pdu))
         offset = att.parse_u16(pdu, 3)
         self._check_writable(conn, attribute)
-        if len(conn.prepared) >= _MAX_PREPARED:
+        if len(conn.prepared) >= MAX_PREPARED:
             raise _Reject(att.PREPARE_QUEUE_FULL, attribute.handle)
         conn.prepared.append((attribute.handle, offset, pdu[5:]))
         return bytes((att.PREPARE_WRITE_RSP,)) + pdu[1:]
@@ -327,74 +386,66 @@ class GattServer:
                 self._store(conn, self._attribute(handle), bytes(value))
         return bytes((att.EXECUTE_WRITE_RSP,))
 
-    # --- notifications and indications ----------------------------------------------------------
+    # --- notifications and indications (local calls) ------------------------------------------
 
-    def _value(self, value_handle: int, data: bytes | None) -> bytes:
-        if data is not None:
-            return data
-        attribute = self.db.get(value_handle)
-        return self.db.peek(attribute) if attribute is not None else b""
-
-    def notify(self, conn: Connection, value_handle: int, data: bytes | None) -> None:
-        """Send a notification (the local value if ``data`` is None), cut to MTU - 3."""
-        value = self._value(value_handle, data)
-        self.hooks.send_att(
+    def notify(self, conn: Connection, value_handle: int, value: bytes) -> None:
+        """Send a notification of ``value``, cut to MTU - 3."""
+        self.hooks.send(
             conn, att.handle_pdu(att.HANDLE_VALUE_NTF, value_handle, value[: conn.mtu - 3])
         )
 
-    def indicate(self, conn: Connection, value_handle: int, data: bytes | None) -> None:
+    def indicate(self, conn: Connection, value_handle: int, value: bytes) -> None:
         """Queue an indication; one is on air per connection, GATTS_INDICATE_DONE ends each."""
         if not conn.connected:  # it dropped after the call was checked: it still gets its DONE
             self.hooks.emit(
                 ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
             )
             return
-        conn.indications.append((value_handle, self._value(value_handle, data)))
+        conn.indications.append((value_handle, value))
         self._next_indication(conn)
 
-    def update_subscribers(self, value_handle: int) -> None:
-        """``gatts_write(..., send_update=True)``: notify or indicate each subscribed client."""
+    def update_subscribers(self, conns: Iterable[Connection], value_handle: int) -> None:
+        """``gatts_write(..., send_update=True)``: notify or indicate each subscribed client
+        of ``conns`` with the value as it is now."""
         flags = self.db.characteristic_flags(value_handle)
         if not flags & (F_NOTIFY | F_INDICATE):
             return
-        for conn in list(self.hooks.conns.values()):
+        value: bytes | None = None
+        for conn in conns:
             cccd = conn.cccd.get(value_handle, 0)
+            if not (cccd & 1 and flags & F_NOTIFY or cccd & 2 and flags & F_INDICATE):
+                continue
+            if value is None:
+                attribute = self.db.get(value_handle)
+                assert attribute is not None
+                value = self.db.peek(attribute)
             if cccd & 1 and flags & F_NOTIFY:
-                self.notify(conn, value_handle, None)
-            elif cccd & 2 and flags & F_INDICATE:
-                self.indicate(conn, value_handle, None)
+                self.notify(conn, value_handle, value)
+            else:
+                self.indicate(conn, value_handle, value)
 
     def _next_indication(self, conn: Connection) -> None:
         if conn.indication_in_flight or not conn.indications or not conn.connected:
             return
         value_handle, data = conn.indications.popleft()
         conn.indication_in_flight = value_handle
-        conn.indication_timer = asyncio.get_running_loop().call_later(
-            INDICATION_TIMEOUT, self._indication_done, conn, ev.STATUS_TIMEOUT
-        )
-        self.hooks.send_att(
+        conn.indication_deadline = self.clock() + INDICATION_TIMEOUT
+        self.hooks.wake_at(conn, conn.indication_deadline)
+        self.hooks.send(
             conn, att.handle_pdu(att.HANDLE_VALUE_IND, value_handle, data[: conn.mtu - 3])
         )
 
-    def indication_confirmed(self, conn: Connection) -> None:
-        if conn.indication_in_flight:
-            self._indication_done(conn, 0)
-
     def _indication_done(self, conn: Connection, status: int) -> None:
-        if conn.indication_timer is not None:
-            conn.indication_timer.cancel()
-            conn.indication_timer = None
         value_handle, conn.indication_in_flight = conn.indication_in_flight, 0
         self.hooks.emit(ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, status))
         if status == 0:
             self._next_indication(conn)
 
-    def connection_gone(self, conn: Connection) -> None:
-        """The link dropped: its indications end with a not-connected status."""
-        if conn.indication_in_flight:
-            self._indication_done(conn, ev.STATUS_NOT_CONNECTED)
-        while conn.indications:
-            value_handle, _ = conn.indications.popleft()
-            self.hooks.emit(
-                ev.GATTS_INDICATE_DONE, (conn.handle, value_handle, ev.STATUS_NOT_CONNECTED)
-            )
+
+def _check_security(conn: Connection, needed: int, handle: int) -> None:
+    if not needed:
+        return
+    if needed == att.INSUFFICIENT_AUTHENTICATION and not conn.authenticated:
+        raise _Reject(att.INSUFFICIENT_AUTHENTICATION, handle)
+    if not conn.encrypted:
+        raise _Reject(att.INSUFFICIENT_ENCRYPTION, handle)

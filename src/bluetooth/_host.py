@@ -1,8 +1,16 @@
-"""The Bumble side of one radio: a Bumble Host + Device on the radio's HCI transport.
+"""The Bumble side of one radio: its lifecycle and GAP, on a Bumble Host + Device.
 
-Everything here runs on the stack thread. GAP (advertising, scanning, connections) goes through
-Bumble's Device; ATT is served by this package's own GATT server and client on L2CAP's fixed
-ATT channel, so MicroPython's semantics hold exactly.
+It opens the radio's HCI transport, makes a fresh Bumble Host + Device for each activation,
+runs GAP (advertising, scanning, connections) through Bumble's Device, and keeps the table of
+open connections. ATT runs in this package's own GATT server and client (``_att_bearer``) on
+L2CAP's fixed ATT channel, so MicroPython's semantics hold exactly; L2CAP channels and
+security are ``_l2cap`` and ``_security``, which reach the radio through this host's hooks.
+
+The host is given what it works with when it is made (the radio's settings, IRQ dispatcher,
+attribute table and label) and reads nothing else of ``BLE``.
+
+Thread: the stack thread, every method (the entry points are marked ``@stack_side``). The
+program's threads read only ``open_links``, ``address`` and ``lost``, each replaced whole.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ import asyncio
 import errno
 import logging
 import secrets
+from collections.abc import Coroutine
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bumble import hci
@@ -26,17 +36,18 @@ import bleradio
 
 from . import _att as att
 from . import _events as ev
+from ._att_bearer import AttBearer
 from ._conn import Connection
-from ._gattc import GattClient
-from ._gatts import GattServer
 from ._l2cap import L2cap
 from ._quiet_host import QuietHost
 from ._rxflow import ReceiveFlow
 from ._security import Security
-from ._txwindow import TxWindow
+from ._threads import stack_side
 
 if TYPE_CHECKING:
-    from ._ble import BLE
+    from ._gatts_db import GattDatabase
+    from ._irq import IrqDispatcher
+    from ._settings import Settings
 
 logger = logging.getLogger(__name__)
 # Bumble logs warnings about peers (a failed pairing, a late packet) that a MicroPython program
@@ -48,11 +59,6 @@ DEFAULT_CONN_INTERVAL_MIN_MS = 30.0
 DEFAULT_CONN_INTERVAL_MAX_MS = 50.0
 DEFAULT_SUPERVISION_TIMEOUT_MS = 2560
 DEFAULT_CONNECT_DURATION_MS = 30000  # scan_duration_ms=0
-# Bulk sends get their credit back once the host's ACL queue (packets queued or in the
-# controller, not yet sent over the air) holds at most this many controller buffers' worth:
-# enough that every connection event finds the controller full.
-ACL_LOW_WATER_BUFFERS = 2
-
 DISCONNECT_REASON_USER = hci.HCI_REMOTE_USER_TERMINATED_CONNECTION_ERROR  # 0x13
 LIMIT_EXCEEDED = hci.HCI_CONNECTION_LIMIT_EXCEEDED_ERROR  # 0x09
 _CREATE_CONNECTION = (
@@ -75,15 +81,25 @@ class RadioHost:
     """Owns the transport (kept across active(False)/active(True), so the radio keeps its
     address), and a fresh Bumble Host + Device for each activation."""
 
-    def __init__(self, ble: BLE) -> None:
-        self.ble = ble
-        self.irq = ble._irq
-        self.db = ble._db
+    def __init__(
+        self,
+        settings: Settings,
+        irq: IrqDispatcher,
+        db: GattDatabase,
+        label: str | None,
+        spawn: Any,
+    ) -> None:
+        self.settings = settings
+        self.irq = irq
+        self.label = label
+        self.spawn: Any = spawn  # start a task on the stack loop (its failure is logged)
         self.transport: Any = None
         self.device: Device | None = None
         self.conns: dict[int, Connection] = {}
-        self.gatt_server = GattServer(self.db, self)
-        self.gatt_client = GattClient(self)
+        # The same table for the program's threads: a read-only copy, replaced whole on each
+        # connect and disconnect (so BLE checks a handle without calling the stack).
+        self.open_links: MappingProxyType[int, Connection] = MappingProxyType({})
+        self.att = AttBearer(db, irq, settings, self.conns)
         self.random_address: hci.Address | None = None
         self._static_address: hci.Address | None = None  # addr_mode 1 (made once)
         self.irk = secrets.token_bytes(16)
@@ -97,18 +113,37 @@ class RadioHost:
         # ends its connect procedure before the program sees PERIPHERAL_CONNECT).
         self._connecting = False
         self.lost = False
-        self.tx = TxWindow()
         self.l2cap = L2cap(self)
         self.security = Security(self)
-        self._tx_owed = 0  # credits of sends done, held until the ACL queue drains
         self._virtual = False  # the radio is this project's virtual one
+
+    # --- hooks of _l2cap and _security ----------------------------------------------------------
+
+    def emit(self, event: int, data: tuple[Any, ...]) -> None:
+        self.irq.emit(event, data)
+
+    async def ask(self, event: int, data: tuple[Any, ...], default: Any) -> Any:
+        return await self.irq.ask(event, data, default)
+
+    @property
+    def has_handler(self) -> bool:
+        return self.irq.handler is not None
+
+    @property
+    def public_identity(self) -> bool:
+        return self.own_address_type == hci.OwnAddressType.PUBLIC
+
+    def send_l2cap(self, conn: Connection, cid: int, pdu: bytes) -> None:
+        if conn.connected and self.device is not None and not self.lost:
+            self.device.host.send_l2cap_pdu(conn.handle, cid, pdu)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    @stack_side
     async def power_on(self) -> None:
         if self.transport is None:
             config = bleradio.config_from_env()
-            self.transport = await bleradio.open_hci(config, label=self.ble._label)
+            self.transport = await bleradio.open_hci(config, label=self.label)
             self._virtual = config.kind != "hci"
         host = QuietHost(self.transport.source, self.transport.sink)
         device_config = DeviceConfiguration()
@@ -123,21 +158,20 @@ class RadioHost:
         if self._virtual:
             # (a foreign controller may list the commands and not implement them)
             await ReceiveFlow(host, self.irq).enable()
-        device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self._on_att)
+        device.l2cap_channel_manager.register_fixed_channel(att.ATT_CID, self.att.on_att)
         host.fixed_channels = device.l2cap_channel_manager.fixed_channels
         self.l2cap.attach(device.l2cap_channel_manager)
         device.on(Device.EVENT_CONNECTION, self._on_connection)
-        queue = host.le_acl_packet_queue or host.acl_packet_queue
-        if queue is not None:
-            queue.on("flow", self._release_credits)
+        self.att.attach(host)
         self.device = device
         self.lost = False
-        await self._apply_address_mode()
+        await self.apply_address_mode()
 
-    async def _apply_address_mode(self) -> None:
+    @stack_side
+    async def apply_address_mode(self) -> None:
         device = self.device
         assert device is not None
-        mode = self.ble._config["addr_mode"]
+        mode = self.settings.addr_mode
         has_public = device.public_address != hci.Address.ANY
         if mode == 0 and has_public:
             self.own_address_type = hci.OwnAddressType.PUBLIC
@@ -161,6 +195,7 @@ class RadioHost:
         self.own_address_type = hci.OwnAddressType.RANDOM
         self.address = addr_from_bumble(self.random_address)
 
+    @stack_side
     async def power_off(self) -> None:
         device = self.device
         if device is None:
@@ -183,7 +218,7 @@ class RadioHost:
         for conn in list(self.conns.values()):
             self._connection_gone(conn)
         self.device = None
-        self._release_credits()
+        self.att.detach()
         device.remove_all_listeners()
         if self.lost and self.transport is not None:
             # The transport is dead: the next power_on opens a new one (the shared radio,
@@ -191,6 +226,7 @@ class RadioHost:
             transport, self.transport = self.transport, None
             await self._quietly(transport.close())
 
+    @stack_side
     async def close(self) -> None:
         await self.power_off()
         if self.transport is not None:
@@ -210,6 +246,7 @@ class RadioHost:
             return
         logger.warning("bluetooth: the radio was lost")
         self.lost = True
+        self.att.detach()
         for conn in list(self.conns.values()):
             self._connection_gone(conn)
         if self.scanning:
@@ -218,6 +255,7 @@ class RadioHost:
 
     # --- advertising ----------------------------------------------------------------------------
 
+    @stack_side
     async def advertise(
         self, interval_us: int, adv_data: bytes, resp_data: bytes, connectable: bool
     ) -> None:
@@ -236,11 +274,13 @@ class RadioHost:
             advertising_interval_max=interval_ms,
         )
 
+    @stack_side
     async def stop_advertising(self) -> None:
         await self._device().stop_advertising()
 
     # --- scanning -------------------------------------------------------------------------------
 
+    @stack_side
     async def scan(self, duration_ms: int, interval_us: int, window_us: int, active: bool) -> None:
         device = self._device()
         if self.scanning:
@@ -259,6 +299,7 @@ class RadioHost:
                 duration_ms / 1000, lambda: asyncio.ensure_future(self.stop_scan())
             )
 
+    @stack_side
     async def stop_scan(self) -> None:
         self._cancel_scan_timer()
         if not self.scanning:
@@ -290,6 +331,7 @@ class RadioHost:
 
     # --- connections ----------------------------------------------------------------------------
 
+    @stack_side
     async def connect(
         self,
         addr_type: int,
@@ -396,6 +438,7 @@ class RadioHost:
         self._connecting = False
         self.irq.emit(ev.PERIPHERAL_DISCONNECT, (ev.NO_CONNECTION, addr_type, addr))
 
+    @stack_side
     async def cancel_connect(self) -> bool:
         device = self.device
         if not self._connecting or device is None:
@@ -420,6 +463,7 @@ class RadioHost:
         addr_type, addr = addr_from_bumble(link.peer_address)
         conn = Connection(int(link.handle), central, addr_type, addr, link)
         self.conns[link.handle] = conn
+        self.open_links = MappingProxyType(dict(self.conns))
         self.security.watch(conn)
         link.on(link.EVENT_DISCONNECTION, lambda reason: self._on_disconnection(conn, reason))
         link.on(link.EVENT_CONNECTION_PARAMETERS_UPDATE, lambda: self._on_parameters(conn, 0))
@@ -454,16 +498,14 @@ class RadioHost:
         conn.connected = False
         if self.conns.get(conn.handle) is conn:
             del self.conns[conn.handle]
-        self.gatt_client.on_disconnect(conn)
-        self.gatt_server.connection_gone(conn)
+            self.open_links = MappingProxyType(dict(self.conns))
+        self.att.connection_gone(conn)
         self.l2cap.connection_gone(conn)
         self.security.connection_gone(conn)
-        # Its queued packets are flushed just after Bumble reports the disconnection (and the
-        # flush emits no 'flow' event): count the room they leave once that has happened.
-        asyncio.get_running_loop().call_soon(self._release_credits)
         event = ev.PERIPHERAL_DISCONNECT if conn.central else ev.CENTRAL_DISCONNECT
         self.irq.emit(event, (conn.handle, conn.addr_type, conn.addr))
 
+    @stack_side
     async def disconnect(self, handle: int) -> bool:
         conn = self.conns.get(handle)
         if conn is None or self.device is None:
@@ -473,11 +515,9 @@ class RadioHost:
         )
         return True
 
-    def connection(self, handle: int) -> Connection:
-        conn = self.conns.get(handle)
-        if conn is None:
-            raise OSError(errno.ENOTCONN, f"no connection with handle {handle} (ENOTCONN)")
-        return conn
+    def connection(self, handle: int) -> Connection | None:
+        """The open connection with this handle (the hooks' lookup)."""
+        return self.conns.get(handle)
 
     def _device(self) -> Device:
         if self.device is None:
@@ -486,70 +526,12 @@ class RadioHost:
             raise OSError(errno.ENODEV, "the radio was lost: its transport closed (ENODEV)")
         return self.device
 
-    # --- ATT ------------------------------------------------------------------------------------
+    # --- the program's operations that run as stack tasks ---------------------------------------
 
-    def _on_att(self, handle: int, pdu: bytes) -> None:
-        conn = self.conns.get(handle)
-        if conn is None or not pdu:
-            return
-        if pdu[0] & 1 and pdu[0] != att.WRITE_CMD:  # odd opcodes go server -> client
-            self.gatt_client.on_pdu(conn, pdu)
-        else:
-            self.gatt_server.on_pdu(conn, pdu)
-
-    def send_att(self, conn: Connection, pdu: bytes) -> None:
-        self.send_l2cap(conn, att.ATT_CID, pdu)
-
-    def send_l2cap(self, conn: Connection, cid: int, pdu: bytes) -> None:
-        if conn.connected and self.device is not None and not self.lost:
-            self.device.host.send_l2cap_pdu(conn.handle, cid, pdu)
-
-    def spawn(self, coro: Any) -> None:
-        self.ble._stack.spawn(coro)  # (this runs on the stack thread)
-
-    def emit(self, event: int, data: tuple[Any, ...]) -> None:
-        self.irq.emit(event, data)
-
-    # ServerHooks
-    async def read_request(self, conn: Connection, handle: int) -> int:
-        result = await self.irq.ask(ev.GATTS_READ_REQUEST, (conn.handle, handle), 0)
-        # As MicroPython: an int (True counts as 1) is the ATT status; anything else allows.
-        return int(result) & 0xFF if isinstance(result, int) else 0
-
-    def written(self, conn: Connection, handle: int, value: bytes | None) -> None:
-        self.irq.emit(
-            ev.GATTS_WRITE, (conn.handle, handle), None if value is None else (handle, value)
-        )
-
-    def mtu_exchanged(self, conn: Connection, mtu: int) -> None:
-        self.irq.emit(ev.MTU_EXCHANGED, (conn.handle, mtu))
-
-    @property
-    def preferred_mtu(self) -> int:
-        return self.ble._config["mtu"]
-
-    # --- bulk sends -------------------------------------------------------------------------------
-
-    def send_bulk(self, send: Any, *args: Any) -> None:
-        """Run a posted send (whose caller took a credit) and settle its credit."""
-        try:
-            send(*args)
-        except OSError as error:
-            logger.debug("posted send dropped: %s", error)  # the link went meanwhile
-        finally:
-            self._tx_owed += 1
-            self._release_credits()
-
-    def _release_credits(self) -> None:
-        if not self._tx_owed:
-            return
-        device = self.device
-        if device is not None and not self.lost:
-            queue = device.host.le_acl_packet_queue or device.host.acl_packet_queue
-            if queue is not None and queue.pending > ACL_LOW_WATER_BUFFERS * queue.max_in_flight:
-                return  # the 'flow' event calls again as the controller drains
-        owed, self._tx_owed = self._tx_owed, 0
-        self.tx.give(owed)
+    @stack_side
+    def start(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run an operation's coroutine (pairing, an L2CAP connect or disconnect) as a task."""
+        self.spawn(coro)
 
 
 def _legacy_type(event_type: int) -> int | None:

@@ -8,7 +8,8 @@ Which thread runs what:
   or for the stack to drain the link (bulk sends).
 - **The stack thread** owns every Bumble object. It queues events here (``emit``; ``ask`` for
   the events whose return value matters: READ_REQUEST, L2CAP_ACCEPT, GET_SECRET, SET_SECRET,
-  which it awaits as futures) and never waits for the IRQ thread or a program's thread.
+  whose answers come back to the stack loop: ``ask`` awaits one, ``ask_later`` has it passed
+  to a callback) and never waits for the IRQ thread or a program's thread.
 - **The IRQ thread** (one per radio, started on the first event, ended after a while idle)
   calls the handler for each event in the order queued, never two at once, inside the
   radio's ``contextvars`` context. A handler may call any BLE method.
@@ -85,9 +86,11 @@ T = TypeVar("T")
 # IRQs, where the stack calls the handler before it processes the next write).
 Snapshot = tuple[int, bytes] | None
 
-# (event, data, snapshot, future of an ask or None, an ask's default answer,
+# An ask's answer goes to its reply, called once, from any thread (it hops to the stack loop).
+Reply = Callable[[Any], None]
+# (event, data, snapshot, reply of an ask or None, an ask's default answer,
 #  the number of the last call started when the event was queued)
-_Item = tuple[int, tuple[Any, ...], Snapshot, asyncio.Future[Any] | None, Any, int]
+_Item = tuple[int, tuple[Any, ...], Snapshot, Reply | None, Any, int]
 
 IDLE_EXIT = 10.0  # seconds without events after which the thread ends
 # What a peer or the air can raise without end, and how many of each may wait: GATTS_WRITE
@@ -217,8 +220,39 @@ class IrqDispatcher:
         if self.handler is None:
             return default
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._put((event, plain(data), None, future, default, 0))
+        loop = future.get_loop()
+        self._put(
+            (
+                event,
+                plain(data),
+                None,
+                lambda value: loop.call_soon_threadsafe(_resolve, future, value),
+                default,
+                0,
+            )
+        )
         return await future
+
+    def ask_later(
+        self, event: int, data: tuple[Any, ...], default: Any, answer: Callable[[Any], None]
+    ) -> bool:
+        """Queue a question whose answer is passed to ``answer`` on the stack loop, later
+        (a call made on the stack loop). False, and nothing queued, if no handler is set: the
+        answer is ``default`` then, as the caller knows."""
+        if self.handler is None:
+            return False
+        loop = asyncio.get_running_loop()
+        self._put(
+            (
+                event,
+                plain(data),
+                None,
+                lambda value: loop.call_soon_threadsafe(answer, value),
+                default,
+                0,
+            )
+        )
+        return True
 
     def _put(self, item: _Item) -> None:
         with self._cond:
@@ -346,7 +380,7 @@ class IrqDispatcher:
             self._deliver(item)
 
     def _deliver(self, item: _Item) -> None:
-        event, data, snapshot, future, default, _ = item
+        event, data, snapshot, reply, default, _ = item
         handler = self.handler
         result = default
         if handler is not None:
@@ -371,11 +405,11 @@ class IrqDispatcher:
             finally:
                 self.snapshot = previous
                 self._delivering = nested
-        if future is not None:
+        if reply is not None:
             with self._cond:
                 if not self.closed:  # (close() reset the count)
                     self._asks -= 1
-            _answer(future, result)
+            _answer(reply, result)
 
     def wait_answering(self, reply: _Reply, timeout: float) -> Any:
         """Wait for a stack reply on the IRQ thread (a handler's call to a method that waits
@@ -408,10 +442,10 @@ class IrqDispatcher:
             self._cond.notify_all()
 
 
-def _answer(future: asyncio.Future[Any], value: Any) -> None:
-    """Resolve an ask's future on its loop (from any thread)."""
+def _answer(reply: Reply, value: Any) -> None:
+    """Hand an ask its answer (from any thread)."""
     try:
-        future.get_loop().call_soon_threadsafe(_resolve, future, value)
+        reply(value)
     except RuntimeError:
         pass  # the stack loop is gone (interpreter exit)
 

@@ -10,8 +10,12 @@ arriving); this module owns the data path, because MicroPython's needs differ fr
   not be sent whole for lack of credits, and SEND_READY follows once it has gone;
 - L2CAP_ACCEPT asks the program before the channel is accepted.
 
-Channels live on the stack thread; their receive buffer is shared with the program's threads
-under a lock, so ``l2cap_recvinto`` does not wait for the stack.
+The module reaches the radio only through ``L2capHooks`` (the host implements them).
+
+Thread: the stack thread, except what a ``Channel`` says is for the program's threads
+(``check_send``, ``reserve``, ``read``, ``available``): the receive buffer and the send
+credits are shared with them under locks, so ``l2cap_recvinto`` and a send the peer has
+granted credits for do not wait for the stack.
 """
 
 from __future__ import annotations
@@ -22,15 +26,16 @@ import logging
 import math
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bumble import l2cap as bl
 
 from . import _events as ev
+from ._threads import stack_side
 
 if TYPE_CHECKING:
     from ._conn import Connection
-    from ._host import RadioHost
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,14 @@ REFUSED_NO_PSM = int(_Response.Result.CONNECTION_REFUSED_LE_PSM_NOT_SUPPORTED)  
 REFUSED_NO_RESOURCES = int(_Response.Result.CONNECTION_REFUSED_NO_RESOURCES_AVAILABLE)  # 0x0004
 
 
+class L2capHooks(Protocol):
+    def connection(self, handle: int) -> Connection | None: ...
+    def emit(self, event: int, data: tuple[Any, ...]) -> None: ...
+    async def ask(self, event: int, data: tuple[Any, ...], default: Any) -> Any: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any: ...
+    def send_l2cap(self, conn: Connection, cid: int, pdu: bytes) -> None: ...
+
+
 def _spec(psm: int, mtu: int) -> bl.LeCreditBasedChannelSpec:
     mps = min(mtu, MPS)
     credits = max(1, math.ceil(max(RX_WINDOW, 2 * (mtu + 2)) / mps))
@@ -53,8 +66,9 @@ def _spec(psm: int, mtu: int) -> bl.LeCreditBasedChannelSpec:
 
 
 class Channel:
-    def __init__(self, host: RadioHost, conn: Connection, link: bl.LeCreditBasedChannel) -> None:
-        self.host = host
+    def __init__(self, owner: L2cap, conn: Connection, link: bl.LeCreditBasedChannel) -> None:
+        self.owner = owner
+        self.hooks = owner.hooks
         self.conn = conn
         self.link = link
         # (int(): Bumble's fields may be int subclasses; these go out in IRQ payloads.)
@@ -110,11 +124,11 @@ class Channel:
         with self.lock:
             self.rx.append([sdu, frames])
             self.available += len(sdu)
-        self.host.irq.emit(ev.L2CAP_RECV, (self.conn.handle, self.cid))
+        self.hooks.emit(ev.L2CAP_RECV, (self.conn.handle, self.cid))
 
     def _violation(self, what: str) -> None:
         logger.warning("L2CAP channel %d: %s; disconnecting", self.cid, what)
-        self.host.spawn(self.disconnect())
+        self.hooks.spawn(self.disconnect())
 
     def read(self, size: int) -> tuple[bytes, int]:
         """Take up to ``size`` bytes (a program thread); returns them and the credits that
@@ -135,6 +149,7 @@ class Channel:
             self.available -= len(out)
         return bytes(out), freed
 
+    @stack_side
     def give_credits(self, count: int) -> None:
         """Return credits to the peer (stack thread)."""
         if not self.open or count <= 0:
@@ -180,12 +195,14 @@ class Channel:
             self.credits -= needed
             return True
 
+    @stack_side
     def send_reserved(self, data: bytes) -> None:
         """Send data whose credits ``reserve`` took (stack thread)."""
         if self.open:
             for frame in self._frames(data):
-                self.host.send_l2cap(self.conn, self.link.destination_cid, frame)
+                self.hooks.send_l2cap(self.conn, self.link.destination_cid, frame)
 
+    @stack_side
     def send(self, data: bytes) -> bool:
         """Send what credits allow and queue the rest (stack thread); False when stalled."""
         self.check_send(data)
@@ -200,7 +217,7 @@ class Channel:
             frames = [self.tx.popleft() for _ in range(count)]
             self.stalled = bool(self.tx)
         for frame in frames:
-            self.host.send_l2cap(self.conn, self.link.destination_cid, frame)
+            self.hooks.send_l2cap(self.conn, self.link.destination_cid, frame)
 
     def _on_credits(self, credits: int) -> None:
         with self.tx_lock:
@@ -208,10 +225,11 @@ class Channel:
             was_stalled = self.stalled
         self._pump()
         if was_stalled and not self.stalled:
-            self.host.irq.emit(ev.L2CAP_SEND_READY, (self.conn.handle, self.cid, 0))
+            self.hooks.emit(ev.L2CAP_SEND_READY, (self.conn.handle, self.cid, 0))
 
     # --- closing ------------------------------------------------------------------------------
 
+    @stack_side
     async def disconnect(self) -> None:
         if self.open and self.link.state == self.link.State.CONNECTED:
             await self.link.disconnect()
@@ -226,15 +244,15 @@ class Channel:
         manager = self.link.manager
         manager.channels.get(self.conn.handle, {}).pop(self.cid, None)
         manager.le_coc_channels.get(self.conn.handle, {}).pop(self.link.destination_cid, None)
-        self.host.l2cap.closed(self)
-        self.host.irq.emit(ev.L2CAP_DISCONNECT, (self.conn.handle, self.cid, self.psm, 0))
+        self.owner.closed(self)
+        self.hooks.emit(ev.L2CAP_DISCONNECT, (self.conn.handle, self.cid, self.psm, 0))
 
 
 class L2cap:
     """The radio's channels and listening PSMs."""
 
-    def __init__(self, host: RadioHost) -> None:
-        self.host = host
+    def __init__(self, hooks: L2capHooks) -> None:
+        self.hooks = hooks
         self.channels: dict[tuple[int, int], Channel] = {}
         self.listening: dict[int, int] = {}  # psm -> our MTU
         self._manager: Any = None
@@ -248,7 +266,7 @@ class L2cap:
             if request.le_psm not in manager.le_coc_servers:
                 original(connection, cid, request)  # Bumble refuses: PSM not supported
                 return
-            self.host.spawn(self._ask_accept(connection, cid, request, original))
+            self.hooks.spawn(self._ask_accept(connection, cid, request, original))
 
         manager.on_l2cap_le_credit_based_connection_request = on_request
         for psm, mtu in self.listening.items():
@@ -260,20 +278,21 @@ class L2cap:
             manager.le_coc_servers[psm].close()
         manager.create_le_credit_based_server(_spec(psm, mtu), self._accepted)
 
+    @stack_side
     def listen(self, psm: int, mtu: int) -> None:
         self.listening[psm] = mtu
         if self._manager is not None:
             self._serve(psm, mtu)
 
     async def _ask_accept(self, connection: Any, cid: int, request: Any, original: Any) -> None:
-        conn = self.host.conns.get(connection.handle)
+        conn = self.hooks.connection(connection.handle)
         server = self._manager.le_coc_servers.get(request.le_psm)
         if conn is None or server is None:
             return
         expected_cid = self._manager.find_free_le_cid(
             self._manager.channels.get(connection.handle, {})
         )
-        answer = await self.host.irq.ask(
+        answer = await self.hooks.ask(
             ev.L2CAP_ACCEPT,
             (
                 conn.handle,
@@ -304,18 +323,19 @@ class L2cap:
         )
 
     def _accepted(self, link: bl.LeCreditBasedChannel) -> None:
-        conn = self.host.conns.get(link.connection.handle)
+        conn = self.hooks.connection(link.connection.handle)
         if conn is not None:
             self._opened(conn, link)
 
     def _opened(self, conn: Connection, link: bl.LeCreditBasedChannel) -> None:
-        channel = Channel(self.host, conn, link)
+        channel = Channel(self, conn, link)
         self.channels[(conn.handle, channel.cid)] = channel
-        self.host.irq.emit(
+        self.hooks.emit(
             ev.L2CAP_CONNECT,
             (conn.handle, channel.cid, channel.psm, channel.our_mtu, channel.peer_mtu),
         )
 
+    @stack_side
     async def connect(self, conn: Connection, psm: int, mtu: int) -> None:
         """Open a channel (a stack task); L2CAP_CONNECT or L2CAP_DISCONNECT reports it."""
         manager = self._manager
@@ -323,7 +343,7 @@ class L2cap:
         channels = manager.channels.setdefault(conn.handle, {})
         cid = manager.find_free_le_cid(channels)
         if cid is None:
-            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, 0, psm, REFUSED_NO_RESOURCES))
+            self.hooks.emit(ev.L2CAP_DISCONNECT, (conn.handle, 0, psm, REFUSED_NO_RESOURCES))
             return
         link = bl.LeCreditBasedChannel(
             manager=manager,
@@ -358,7 +378,7 @@ class L2cap:
                 status = REFUSED_NO_RESOURCES
             else:
                 status = ev.STATUS_NOT_CONNECTED
-            self.host.irq.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, status))
+            self.hooks.emit(ev.L2CAP_DISCONNECT, (conn.handle, cid, psm, status))
             return
         manager.le_coc_channels.setdefault(conn.handle, {})[link.destination_cid] = link
 
@@ -375,6 +395,7 @@ class L2cap:
         if not channel.available:
             self.channels.pop((channel.conn.handle, channel.cid), None)
 
+    @stack_side
     def drained(self, channel: Channel) -> None:
         if not channel.open and not channel.available:
             self.channels.pop((channel.conn.handle, channel.cid), None)

@@ -10,6 +10,10 @@
   (NUMERIC_COMPARISON).
 - ENCRYPTION_UPDATE reports the link's security once pairing ends (or fails), and on each
   re-encryption with a stored bond.
+
+The module reaches the radio only through ``SecurityHooks`` (the host implements them).
+
+Thread: the stack thread.
 """
 
 from __future__ import annotations
@@ -19,17 +23,20 @@ import errno
 import json
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bumble import hci
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
 from . import _events as ev
+from ._threads import stack_side
 
 if TYPE_CHECKING:
+    from bumble.device import Device
+
     from ._conn import Connection
-    from ._host import RadioHost
+    from ._settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +45,26 @@ SECRET_TYPE = 2  # a peer's keys (NimBLE's BLE_STORE_OBJ_TYPE_PEER_SEC)
 PASSKEY_TIMEOUT = 30.0  # SMP's own timeout: a prompt nobody answers fails the pairing
 
 
+class SecurityHooks(Protocol):
+    device: Device | None  # the radio's Bumble Device while it is on
+    settings: Settings
+
+    @property
+    def public_identity(self) -> bool: ...  # we pair with our public address as identity
+    @property
+    def has_handler(self) -> bool: ...  # a program's IRQ handler is set
+    def connection(self, handle: int) -> Connection | None: ...
+    def emit(self, event: int, data: tuple[Any, ...]) -> None: ...
+    async def ask(self, event: int, data: tuple[Any, ...], default: Any) -> Any: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any: ...
+
+
 class SecretStore(KeyStore):
     """Bumble's key store, kept by the program through GET_SECRET / SET_SECRET. A record's
     key is the peer's identity address (as Bumble names it); its value is JSON."""
 
-    def __init__(self, host: RadioHost) -> None:
-        self.host = host
+    def __init__(self, hooks: SecurityHooks) -> None:
+        self.hooks = hooks
         self.cache: dict[str, PairingKeys] = {}
 
     @staticmethod
@@ -60,10 +81,10 @@ class SecretStore(KeyStore):
             return None
 
     async def update(self, name: str, keys: PairingKeys) -> None:
-        if not self.host.ble._config["bond"]:
+        if not self.hooks.settings.bond:
             return  # no bonding asked for: the keys die with the link, as on NimBLE
         self.cache[name] = keys
-        stored = await self.host.irq.ask(
+        stored = await self.hooks.ask(
             ev.SET_SECRET, (SECRET_TYPE, name.encode(), self._encode(name, keys)), None
         )
         if stored is not None and not stored:
@@ -80,7 +101,7 @@ class SecretStore(KeyStore):
     async def get(self, name: str) -> PairingKeys | None:
         if name in self.cache:
             return self.cache[name]
-        value = await self.host.irq.ask(ev.GET_SECRET, (SECRET_TYPE, 0, name.encode()), None)
+        value = await self.hooks.ask(ev.GET_SECRET, (SECRET_TYPE, 0, name.encode()), None)
         if value is None:
             return None
         record = self._decode(value)
@@ -93,7 +114,7 @@ class SecretStore(KeyStore):
         found = dict(self.cache)
         index = 0
         while index < 10_000:
-            value = await self.host.irq.ask(ev.GET_SECRET, (SECRET_TYPE, index, None), None)
+            value = await self.hooks.ask(ev.GET_SECRET, (SECRET_TYPE, index, None), None)
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 break  # the end (None), or a handler that does not keep secrets
             record = self._decode(value)
@@ -104,7 +125,7 @@ class SecretStore(KeyStore):
 
     async def delete(self, name: str) -> None:
         self.cache.pop(name, None)
-        await self.host.irq.ask(ev.SET_SECRET, (SECRET_TYPE, name.encode(), None), False)
+        await self.hooks.ask(ev.SET_SECRET, (SECRET_TYPE, name.encode(), None), False)
 
     async def delete_all(self) -> None:
         for name, _ in await self.get_all():
@@ -134,9 +155,9 @@ class _Delegate(PairingDelegate):
 
 
 class Security:
-    def __init__(self, host: RadioHost) -> None:
-        self.host = host
-        self.store = SecretStore(host)
+    def __init__(self, hooks: SecurityHooks) -> None:
+        self.hooks = hooks
+        self.store = SecretStore(hooks)
         self._prompts: dict[tuple[int, int], asyncio.Future[Any]] = {}
 
     def attach(self, device: Any) -> None:
@@ -148,7 +169,7 @@ class Security:
         """The key a peripheral answers an LTK request with. Bumble 0.0.236 answers a legacy
         bond with the central's key instead of its own, and a real controller then drops the
         link (MIC failure); this picks the stored key whose EDIV and Rand the central sent."""
-        device = self.host.device
+        device = self.hooks.device
         if device is None or (link := device.lookup_connection(connection_handle)) is None:
             return None
         ltk = device.smp_manager.get_long_term_key(link, rand, ediv)
@@ -165,14 +186,14 @@ class Security:
         return None
 
     def _pairing_config(self, link: Any) -> PairingConfig:
-        config = self.host.ble._config
-        conn = self.host.conns.get(link.handle)
-        public = self.host.own_address_type == hci.OwnAddressType.PUBLIC
+        settings = self.hooks.settings
+        conn = self.hooks.connection(link.handle)
+        public = self.hooks.public_identity
         return PairingConfig(
-            sc=config["le_secure"],
-            mitm=config["mitm"],
-            bonding=config["bond"],
-            delegate=_Delegate(self, conn, config["io"]) if conn is not None else None,
+            sc=settings.le_secure,
+            mitm=settings.mitm,
+            bonding=settings.bond,
+            delegate=_Delegate(self, conn, settings.io) if conn is not None else None,
             identity_address_type=(
                 PairingConfig.AddressType.PUBLIC if public else PairingConfig.AddressType.RANDOM
             ),
@@ -190,10 +211,11 @@ class Security:
 
     # --- pairing ------------------------------------------------------------------------------
 
+    @stack_side
     async def pair(self, conn: Connection) -> None:
         """``gap_pair``: a central pairs, or re-encrypts with a stored bond; a peripheral asks
         the central to (a Security Request)."""
-        device = self.host.device
+        device = self.hooks.device
         if device is None or not conn.connected:
             return
         link = conn.link
@@ -228,7 +250,7 @@ class Security:
 
     def _security_requested(self, conn: Connection) -> None:
         if conn.central:
-            self.host.spawn(self.pair(conn))
+            self.hooks.spawn(self.pair(conn))
 
     def _encryption_changed(self, conn: Connection) -> None:
         if conn.pairing:
@@ -242,14 +264,14 @@ class Security:
         """Bumble 0.0.236 keeps a finished SMP session until the link drops, and hands the
         next Pairing Request on that link to it, which stalls: forget it once it is over."""
         conn.pairing = False
-        if (device := self.host.device) is not None:
+        if (device := self.hooks.device) is not None:
             device.smp_manager.sessions.pop(conn.handle, None)
 
     def _paired(self, conn: Connection, keys: PairingKeys) -> None:
         self._session_over(conn)
         conn.mitm = _authenticated(keys)
         has_ltk = any(key is not None for key in (keys.ltk, keys.ltk_central, keys.ltk_peripheral))
-        conn.bonded = bool(self.host.ble._config["bond"]) and has_ltk
+        conn.bonded = bool(self.hooks.settings.bond) and has_ltk
         self._report(conn)
 
     def _pairing_failed(self, conn: Connection, reason: int) -> None:
@@ -264,7 +286,7 @@ class Security:
         if conn.connected and not conn.securing:
             # Ints, as MicroPython builds them: a program printing these shows 1 0 1, not
             # True False True.
-            self.host.irq.emit(
+            self.hooks.emit(
                 ev.ENCRYPTION_UPDATE,
                 (
                     conn.handle,
@@ -279,12 +301,12 @@ class Security:
 
     async def prompt(self, conn: Connection, action: int, value: int) -> Any:
         """PASSKEY_ACTION, then wait for the program's ``gap_passkey``."""
-        if self.host.irq.handler is None:
+        if not self.hooks.has_handler:
             return None
         key = (conn.handle, action)
         future = asyncio.get_running_loop().create_future()
         self._prompts[key] = future
-        self.host.irq.emit(ev.PASSKEY_ACTION, (conn.handle, action, value))
+        self.hooks.emit(ev.PASSKEY_ACTION, (conn.handle, action, value))
         try:
             return await asyncio.wait_for(future, PASSKEY_TIMEOUT)
         except TimeoutError:
@@ -298,6 +320,7 @@ class Security:
             if self._prompts.get(key) is future:
                 del self._prompts[key]
 
+    @stack_side
     def answer(self, conn_handle: int, action: int, passkey: int) -> None:
         """``gap_passkey``."""
         future = self._prompts.get((conn_handle, action))

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from ._threads import set_stack_thread
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -84,6 +86,7 @@ class StackThread:
         return instance
 
     def _run(self) -> None:
+        set_stack_thread(threading.get_ident())
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._ready.set)
         self.loop.run_forever()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 import bluetooth
-from bleradio.rootcanal import RootCanal, RootCanalError
+from bleradio.rootcanal import RootCanal
 
 from .conftest import Recorder
 
@@ -70,16 +70,6 @@ def shared_radio() -> Iterator[str]:
             proc.kill()
             proc.wait()
 
-
-@pytest.fixture(scope="module")
-def rootcanal() -> Iterator[RootCanal]:
-    instance = RootCanal()
-    try:
-        instance.start()
-    except RootCanalError as error:
-        pytest.skip(f"rootcanal unavailable: {error}")
-    yield instance
-    instance.stop()
 
 
 def _start_peripheral(sleep: float, **radio: str) -> tuple[subprocess.Popen[str], int, int, bytes]:
@@ -229,3 +219,16 @@ def test_a_radio_lost_and_back_comes_back_on(monkeypatch) -> None:
         ble.active(False)
         server.kill()
         server.wait()
+
+
+def test_stack_side_code_refuses_to_run_on_another_thread(make_radio) -> None:
+    """The suite runs with BLUETOOTH_CHECK_THREADS=1 (tests/conftest.py): stack-side code
+    called from a program's thread is a bug, caught where it happens."""
+    from bluetooth import _threads
+
+    assert _threads.CHECKING
+    ble, _ = make_radio("threads")
+    with pytest.raises(AssertionError, match="runs on the stack thread"):
+        ble._att.reset_subscriptions()
+    with pytest.raises(AssertionError, match="runs on the stack thread"):
+        ble._host.l2cap.listen(0x80, 64)

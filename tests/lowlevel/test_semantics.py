@@ -222,12 +222,13 @@ def test_a_malformed_response_ends_the_procedure_with_invalid_pdu(make_radio) ->
     central, peripheral = make_radio("c"), make_radio("p")
     c, crec = central
     conn, _ = connect(central, peripheral)
-    server = peripheral[0]._host.gatt_server
+    server = peripheral[0]._att.server
     # Read By Group Type Response with a 3-byte UUID; an Error Response cut short.
     server._handlers[0x10] = lambda conn, pdu: bytes((0x11, 7)) + b"\x01\x00\x05\x00abc"
 
-    async def truncated_error(conn, pdu):
+    def truncated_error(conn, pdu):
         return b"\x01\x0a\x03\x00"
+        yield  # (a read's steps: a generator)
 
     server._reads[0x0A] = truncated_error
     c.gattc_discover_services(conn)
@@ -245,18 +246,23 @@ def test_after_an_att_timeout_no_request_goes_out(make_radio, monkeypatch) -> No
     central, peripheral = make_radio("c"), make_radio("p")
     c, crec = central
     conn, _ = connect(central, peripheral)
-    server = peripheral[0]._host.gatt_server
+    p, prec = peripheral
+    server = p._att.server
     answered = threading.Event()
 
-    async def slow_read(conn, pdu):
-        import asyncio
-
+    def slow_answer(data):
         if not answered.is_set():
             answered.set()
-            await asyncio.sleep(1.0)  # past the client's timeout
+            time.sleep(1.0)  # past the client's timeout
+        return 0
+
+    prec.answers[4] = slow_answer  # GATTS_READ_REQUEST
+
+    def late_read(conn, pdu):
+        yield 3  # asks GATTS_READ_REQUEST for handle 3
         return b"\x0blate"
 
-    server._reads[0x0A] = slow_read
+    server._reads[0x0A] = late_read
     c.gattc_read(conn, 3)
     assert crec.wait(16) == (conn, 3, 0x7F)  # GATTC_READ_DONE: ATT timeout
     mark = crec.mark()
