@@ -52,21 +52,29 @@ class Conditions:
         self.version += 1
 
     # ------------------------------------------------------------------ queries
+    def name(self, label: str) -> str:
+        """The name the conditions know a device by: a second "alpha" on a medium is
+        "alpha#2", and is "alpha" here unless something names "alpha#2" itself."""
+        if "#" not in label:
+            return label
+        mentioned = (
+            label in self.positions
+            or label in self.tx_power
+            or label in self.off
+            or any(label in pair for pair in (*self.walls, *self.cuts))
+        )
+        return label if mentioned else label.split("#", 1)[0]
+
     def position(self, label: str) -> Position:
-        found = self.positions.get(label)
-        if found is None:
-            base = label.split("#", 1)[0]  # a second "alpha" is "alpha#2"
-            found = self.positions.get(base)
+        found = self.positions.get(self.name(label))
         return found if found is not None else default_position(label)
 
     def tx_power_dbm(self, label: str) -> float:
-        power = self.tx_power.get(label)
-        if power is None:
-            power = self.tx_power.get(label.split("#", 1)[0], channel.TX_POWER_DBM)
-        return power
+        return self.tx_power.get(self.name(label), channel.TX_POWER_DBM)
 
     def mean_power_dbm(self, sender: str, receiver: str) -> float:
         """What ``receiver`` gets of ``sender`` before fading (-inf: nothing at all)."""
+        sender, receiver = self.name(sender), self.name(receiver)
         pair = frozenset((sender, receiver))
         if sender in self.off or receiver in self.off or pair in self.cuts:
             return -math.inf
