@@ -469,14 +469,22 @@ class RadioServer:
 
 
 async def serve(
-    host: str = "127.0.0.1", port: int = 0, *, capture: Any = None, **medium_options: Any
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    capture: Any = None,
+    scenario: Any = None,
+    **medium_options: Any,
 ) -> RadioServer:
     """Serve a new shared radio on TCP: a ``Medium`` with ``medium_options``
     (``MediumOptions`` fields), the environment's defaults (``AIOBLE_RADIO_FAST``,
     ``AIOBLE_RADIO_SEED``) for the others. ``capture``: a directory where the air goes
-    (``air.pcap``), else ``AIOBLE_CAPTURE``'s, if set."""
+    (``air.pcap``), else ``AIOBLE_CAPTURE``'s, if set; ``scenario``: a
+    ``bleradio.scenario.Scenario`` for its channel."""
     options = MediumOptions.merged(**medium_options)
-    server = RadioServer(Medium(capture=capture or capture_from_env(), **options.__dict__))
+    server = RadioServer(
+        Medium(capture=capture or capture_from_env(), scenario=scenario, **options.__dict__)
+    )
     try:
         await server._start(host, port)
     except OSError as error:

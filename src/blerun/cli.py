@@ -84,6 +84,27 @@ def _add_fast(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any parameter of the virtual radio (a bleradio.MediumOptions field); repeatable",
     )
+    group.add_argument(
+        "--per",
+        type=float,
+        metavar="P",
+        help="extra loss, 0 to 1, of every packet on air (air time only)",
+    )
+    group.add_argument(
+        "--place",
+        action="append",
+        default=[],
+        metavar="LABEL=X,Y[,Z]",
+        help="where a device stands, in metres (a program's label in `aioble run` is its "
+        "file's stem; multitest instances are instance0, instance1...); repeatable",
+    )
+    group.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="a scenario (JSON, or TOML if FILE ends in .toml): positions, TX powers, "
+        "walls, path loss exponent, loss, and timed events (move, cut, per, jam, "
+        "power_off...); --place and --per override it",
+    )
     parser.add_argument(
         "--capture",
         metavar="DIR",
@@ -107,6 +128,20 @@ def _capture_ok(args: argparse.Namespace, who: str) -> bool:
     return True
 
 
+def _scenario_ok(args: argparse.Namespace, who: str) -> bool:
+    """--scenario, --place and --per make a valid scenario (args.scenario_built, None if
+    none is given), else a usage error naming the key and the problem is printed."""
+    from bleradio.scenario import ScenarioError, build_scenario, parse_place
+
+    try:
+        places = [parse_place(text) for text in args.place]
+        args.scenario_built = build_scenario(args.scenario, places, args.per)
+    except ScenarioError as exc:
+        print(f"{who}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _radio_option(text: str) -> tuple[str, object]:
     try:
         return parse_radio_option(text)
@@ -125,6 +160,8 @@ def _radio_options(args: argparse.Namespace) -> dict[str, object]:
         "event_length_ms": args.event_length,
     }
     options.update({key: value for key, value in named.items() if value is not None})
+    if getattr(args, "scenario_built", None) is not None:
+        options["scenario"] = args.scenario_built
     return options
 
 
@@ -262,7 +299,7 @@ def _device_address(text: str) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     profile = None
-    if not _capture_ok(args, "aioble run"):
+    if not _capture_ok(args, "aioble run") or not _scenario_ok(args, "aioble run"):
         return EXIT_USAGE
     if args.current_profile is not None and not args.energy:
         print("aioble run: --current-profile is for --energy", file=sys.stderr)
@@ -329,13 +366,13 @@ def _print_member(info: Any) -> None:
 
 
 def _cmd_radio(args: argparse.Namespace) -> int:
-    if not _capture_ok(args, "aioble radio"):
+    if not _capture_ok(args, "aioble radio") or not _scenario_ok(args, "aioble radio"):
         return EXIT_USAGE
     return asyncio.run(_serve_radio(args.host, args.port, _radio_options(args), args.capture))
 
 
 def _cmd_multitest(args: argparse.Namespace) -> int:
-    if not _capture_ok(args, "aioble multitest"):
+    if not _capture_ok(args, "aioble multitest") or not _scenario_ok(args, "aioble multitest"):
         return EXIT_USAGE
     try:
         summary = multitest.run_tests(

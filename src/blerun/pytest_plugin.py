@@ -63,7 +63,8 @@ def check_medium_options(options: dict[str, Any], where: str) -> None:
     import bleradio
 
     try:
-        bleradio.MediumOptions.merged(**options)
+        # (a scenario goes to the medium beside its options)
+        bleradio.MediumOptions.merged(**{k: v for k, v in options.items() if k != "scenario"})
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"{where}: bad medium options {options}: {exc}") from None
 
