@@ -16,6 +16,7 @@ schedulers (advertising events and connection events) and keeps this interface.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import logging
@@ -552,8 +553,27 @@ class Medium:
         self._powers.clear()
 
     def _changed(self, change: Callable[..., None], *args: Any) -> None:
-        change(*args)
-        self.channel_changed()
+        """Make ``change`` on the medium's loop (a test's thread may call the controls of
+        the in-process medium, which runs on the stack thread) and wait until it is made;
+        a bad argument raises here."""
+        loop = self._loop
+        if loop is None or not loop.is_running() or _running_loop() is loop:
+            change(*args)
+            self.channel_changed()
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def apply() -> None:
+            try:
+                change(*args)
+                self.channel_changed()
+            except BaseException as error:
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        loop.call_soon_threadsafe(apply)
+        done.result(timeout=30)
 
     def move(self, label: str, position: Position | tuple[float, float]) -> None:
         """Put the device ``label`` at ``position`` (metres: x, y[, z])."""
@@ -614,6 +634,13 @@ class Medium:
 
 def _ends(link: Link) -> tuple[VirtualController, VirtualController]:
     return link.central.controller, link.peripheral.controller
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 # ---------------------------------------------------------------------- process medium
