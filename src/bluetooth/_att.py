@@ -3,6 +3,8 @@
 The GATT server and client of this package speak ATT themselves on Bumble's L2CAP fixed
 channel 0x0004, so that MicroPython's semantics (value buffers, READ_REQUEST, exact
 discovery results) hold exactly and no PDU is formatted for debug output on the way.
+
+Thread: any (pure functions and constants).
 """
 
 from __future__ import annotations

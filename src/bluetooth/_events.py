@@ -1,5 +1,8 @@
 """IRQ event numbers and the statuses this port reports (the table of events and their
-payloads: docs/bluetooth.md, "IRQ events")."""
+payloads: docs/bluetooth.md, "IRQ events").
+
+Thread: any (constants).
+"""
 
 CENTRAL_CONNECT = 1
 CENTRAL_DISCONNECT = 2

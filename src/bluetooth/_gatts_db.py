@@ -8,6 +8,9 @@ a CCCD right after the value when it can notify or indicate, then its descriptor
 Values behave as MicroPython's GATTS database: each value and descriptor has a buffer (20 bytes
 by default); a remote write is cut to the buffer (or appended in append mode), a local
 ``gatts_write`` grows it, and ``gatts_read`` of an append-mode buffer empties it.
+
+Thread: any; the values are shared by the program's threads (``gatts_*``) and the stack
+thread (a peer's reads and writes) under the table's lock.
 """
 
 from __future__ import annotations

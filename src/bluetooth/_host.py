@@ -19,7 +19,7 @@ import asyncio
 import errno
 import logging
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -87,12 +87,12 @@ class RadioHost:
         irq: IrqDispatcher,
         db: GattDatabase,
         label: str | None,
-        spawn: Any,
+        spawn: Callable[[Coroutine[Any, Any, Any]], Any],
     ) -> None:
         self.settings = settings
         self.irq = irq
         self.label = label
-        self.spawn: Any = spawn  # start a task on the stack loop (its failure is logged)
+        self.spawn = spawn  # start a task on the stack loop (its failure is logged)
         self.transport: Any = None
         self.device: Device | None = None
         self.conns: dict[int, Connection] = {}

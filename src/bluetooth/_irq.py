@@ -255,7 +255,7 @@ class IrqDispatcher:
         return True
 
     def _put(self, item: _Item) -> None:
-        with self._cond:
+        with self._lock:  # (the Condition's lock, without its Python-level wrapper)
             if self.closed:
                 if item[3] is not None:
                     _answer(item[3], item[4])
@@ -350,7 +350,7 @@ class IrqDispatcher:
             resume()
 
     def _take(self) -> _Item | None:
-        with self._cond:
+        with self._lock:
             while True:
                 if self.closed:
                     self._gate_waiting = False
@@ -406,7 +406,7 @@ class IrqDispatcher:
                 self.snapshot = previous
                 self._delivering = nested
         if reply is not None:
-            with self._cond:
+            with self._lock:
                 if not self.closed:  # (close() reset the count)
                     self._asks -= 1
             _answer(reply, result)

@@ -12,8 +12,8 @@ arriving); this module owns the data path, because MicroPython's needs differ fr
 
 The module reaches the radio only through ``L2capHooks`` (the host implements them).
 
-Thread: the stack thread, except what a ``Channel`` says is for the program's threads
-(``check_send``, ``reserve``, ``read``, ``available``): the receive buffer and the send
+Thread: the stack thread, except what is for the program's threads (``L2cap.channel``,
+and a ``Channel``'s ``check_send``, ``reserve``, ``read``, ``available``): the receive buffer and the send
 credits are shared with them under locks, so ``l2cap_recvinto`` and a send the peer has
 granted credits for do not wait for the stack.
 """

@@ -1,5 +1,8 @@
 """Bumble's Host without its eager debug formatting, with fast paths for the packets of a
-busy link and the host's side of controller-to-host flow control (``_rxflow``)."""
+busy link and the host's side of controller-to-host flow control (``_rxflow``).
+
+Thread: the stack thread (a Bumble object).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ logger = logging.getLogger(__name__)
 _H4_ACL = 0x02
 _H4_EVENT = 0x04
 _ACL_HEADER = struct.Struct("<HH")  # handle and flags, length
+_H4_ACL_L2CAP_HEADER = struct.Struct("<BHHHH")  # H4 type, handle, length; L2CAP length, CID
 _L2CAP_HEADER = struct.Struct("<HH")  # length, channel
 _SIGNALING_CIDS = (0x0001, 0x0005)
 _NOCP = hci.HCI_NUMBER_OF_COMPLETED_PACKETS_EVENT
@@ -34,7 +38,9 @@ class QuietHost(Host):
     outcome as Bumble's: an ACL packet holding a whole L2CAP PDU for a fixed channel (ATT,
     SMP) goes straight to that channel's handler, instead of through Bumble's packet
     objects, its reassembler and two event emitters; Number Of Completed Packets is read
-    without building an event object. Everything else goes Bumble's way."""
+    without building an event object; an L2CAP PDU that fits one ACL packet, sent while
+    the controller has room, goes to it as bytes (``send_l2cap_pdu``). Everything else goes
+    Bumble's way."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,7 +52,8 @@ class QuietHost(Host):
         self.on_command_status: Callable[[hci.HCI_Command_Status_Event], None] | None = None
 
     def send_raw(self, packet: bytes) -> None:
-        """An H4 packet Bumble has no class for (Host Number Of Completed Packets)."""
+        """An H4 packet as bytes (Host Number Of Completed Packets, which Bumble has no class
+        for; an ACL packet on the short way)."""
         if _debug():
             logger.debug("HOST -> CONTROLLER: %s", packet.hex())
         if self.snooper:
@@ -102,6 +109,28 @@ class QuietHost(Host):
                 queue.on_packets_completed(done, handle)
 
     def send_l2cap_pdu(self, connection_handle: int, cid: int, pdu: bytes) -> None:
+        connection = self.connections.get(connection_handle)
+        queue = None if connection is None else connection.acl_packet_queue
+        if (
+            queue is not None
+            and len(pdu) + 4 <= queue.max_packet_size
+            and not queue._packets
+            and queue._in_flight < queue.max_in_flight
+            and not _debug()
+        ):
+            # One ACL packet the controller has room for: straight to it as bytes, counted
+            # as Bumble's queue counts what it sends (enqueue, then _check_queue), without
+            # its packet object (Bumble 0.0.236's DataPacketQueue fields).
+            queue._queued += 1
+            queue._in_flight += 1
+            state = queue._connection_state[connection_handle]
+            state.in_flight += 1
+            state.drained.clear()
+            self.send_raw(
+                _H4_ACL_L2CAP_HEADER.pack(_H4_ACL, connection_handle, len(pdu) + 4, len(pdu), cid)
+                + pdu
+            )
+            return
         self.send_acl_sdu(connection_handle, _L2CAP_HEADER.pack(len(pdu), cid) + pdu)
 
     def on_hci_acl_data_packet(self, packet: hci.HCI_AclDataPacket) -> None:

@@ -4,6 +4,9 @@ BLE methods are synchronous and may be called from any thread (the program's mai
 event loop, an IRQ handler). They hand work to this loop and wait for the answer; the loop
 itself never waits on another thread, so the stack keeps answering peers however the program
 blocks.
+
+Thread: ``call``, ``run`` and ``post`` from any thread; the loop and what it runs on the
+stack thread (``_threads`` knows which thread that is).
 """
 
 from __future__ import annotations

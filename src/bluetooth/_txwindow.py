@@ -5,6 +5,8 @@ round trip would halve their rate): they take a credit and post the send. The st
 the credit once the packet is handed to the controller and the controller's queue has room,
 so a program that sends faster than the link carries is held back at the call, as a board's
 stack holds it back when its buffers are full, and nothing is dropped.
+
+Thread: ``take`` on the program's threads, ``give`` on the stack thread.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""`bluetooth.UUID`, exactly as MicroPython's (modbluetooth.c)."""
+"""`bluetooth.UUID`, exactly as MicroPython's (modbluetooth.c).
+
+Thread: any (immutable values).
+"""
 
 from __future__ import annotations
 
