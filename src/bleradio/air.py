@@ -243,20 +243,24 @@ class AirMedium(Medium):
     # ------------------------------------------------------------------ advertising
     def start_advertising(self, controller: VirtualController) -> None:
         self.stop_advertising(controller)
-        delay = self.random.uniform(0, 0.010)
-        self._adv_timers[controller] = self.loop.call_later(
-            delay, self._advertising_event, controller
+        when = self.loop.time() + self.random.uniform(0, 0.010)
+        self._adv_timers[controller] = self.loop.call_at(
+            when, self._advertising_event, controller, when
         )
 
-    def _advertising_event(self, advertiser: VirtualController) -> None:
+    def _advertising_event(self, advertiser: VirtualController, when: float) -> None:
+        """An advertising event due at ``when``: the air's times are the ones scheduled,
+        not when the loop got round to them (a busy loop runs timers late and together;
+        their PDUs must not pile up on the air's record)."""
         pdu = advertiser.current_adv_pdu()
         if pdu is None:
             self._adv_timers.pop(advertiser, None)
             return
-        now = self.loop.time()
+        now = when if when > self.loop.time() - pdu.interval else self.loop.time()
         jitter = 0.0 if pdu.interval < 0.02 else self.random.uniform(0, 0.010)
+        due = now + pdu.interval + jitter
         self._adv_timers[advertiser] = self.loop.call_at(
-            now + pdu.interval + jitter, self._advertising_event, advertiser
+            due, self._advertising_event, advertiser, due
         )
         if pdu.pdu_type == ADV_DIRECT_IND:
             pdu_us = airtime.pdu_time_us(airtime.ADV_DIRECT_IND_PAYLOAD)
@@ -295,7 +299,7 @@ class AirMedium(Medium):
         record = self._air.get(channel)
         if record is None:
             record = self._air[channel] = deque()
-        horizon = self.loop.time() - _AIR_MEMORY
+        horizon = t - _AIR_MEMORY
         while record and record[0].end < horizon:
             record.popleft()
         record.append(sent)

@@ -86,13 +86,13 @@ def test_rssi_follows_the_path_loss_formula_from_1_to_50_metres() -> None:
 INTERVAL_MS = 30.0
 
 
-def _theory_pdus_per_second(per: float, octets: int = 251) -> float:
+def theory_pdus_per_second(per: float, octets: int = 251) -> float:
     exchanges = packets_per_event(int(INTERVAL_MS * 1000) - T_IFS_US, octets, PHY_1M)
     per_event = channel.delivered_per_event(exchanges, per, per, source_is_central=False)
     return per_event / (INTERVAL_MS / 1000)
 
 
-def _stream_notifications(per: float, seconds: float) -> tuple[float, list[int], float]:
+def stream_notifications(per: float, seconds: float) -> tuple[float, list[int], float]:
     """Notifications of 244 bytes (one 251-octet LL PDU each) from the peripheral at
     ``per`` extra loss: (LL PDUs a second, the sequence numbers received in order, the
     peripheral's TX time per PDU delivered in ms)."""
@@ -144,15 +144,15 @@ def _stream_notifications(per: float, seconds: float) -> tuple[float, list[int],
 
 @pytest.mark.parametrize(("per", "seconds"), [(0.0, 4), (0.1, 8), (0.3, 30), (0.5, 60)])
 def test_notification_throughput_under_loss_matches_theory(per: float, seconds: float) -> None:
-    rate, seen, tx_per_pdu = _stream_notifications(per, seconds)
+    rate, seen, tx_per_pdu = stream_notifications(per, seconds)
     assert seen == list(range(len(seen)))  # nothing lost, nothing twice, in order
-    theory = _theory_pdus_per_second(per)
+    theory = theory_pdus_per_second(per)
     assert rate == pytest.approx(theory, rel=0.05), (rate, theory)
     # retransmissions cost air time: a PDU goes through with odds 1 - per each time
     assert tx_per_pdu >= pdu_time_us(251) / 1000 / (1 - per) * 0.98, tx_per_pdu
 
 
-def _stream_l2cap(per: float, seconds: float) -> tuple[float, bytes]:
+def stream_l2cap(per: float, seconds: float) -> tuple[float, bytes]:
     """SDUs of 1974 bytes (with their length, eight K-frames of 247 octets, one LL PDU
     each) on an LE credit-based channel at ``per``: (LL PDUs a second, what arrived)."""
     mps, frames = 247, 8
@@ -194,14 +194,14 @@ def _stream_l2cap(per: float, seconds: float) -> tuple[float, bytes]:
 
 @pytest.mark.parametrize(("per", "seconds"), [(0.0, 4), (0.5, 60)])
 def test_l2cap_throughput_under_loss_matches_theory(per: float, seconds: float) -> None:
-    rate, received = _stream_l2cap(per, seconds)
+    rate, received = stream_l2cap(per, seconds)
     mtu = 247 * 8 - 2
     whole = len(received) // mtu
     assert whole > 10
     for i in range(whole):  # every SDU, whole and in order
         sdu = received[i * mtu : (i + 1) * mtu]
         assert sdu == struct.pack("<I", i).ljust(mtu, b"\x5a"), i
-    theory = _theory_pdus_per_second(per)
+    theory = theory_pdus_per_second(per)
     assert rate == pytest.approx(theory, rel=0.05), (rate, theory)
 
 
@@ -304,28 +304,28 @@ def test_a_link_survives_heavy_loss_that_passes_and_its_idle_events_are_run() ->
 
 
 # ---------------------------------------------------------------------- advertising
-def _advertiser_commands(interval_ms: float, data: bytes) -> list[bytes]:
+def advertiser_commands(interval_ms: float, data: bytes) -> list[bytes]:
     """HCI packets (H4) that make a controller advertise non-connectable ``data``."""
     units = round(interval_ms / 0.625)
     params = struct.pack("<HHBBB6sBB", units, units, 3, 0, 0, bytes(6), 7, 0)
     adv_data = bytes((len(data),)) + data.ljust(31, b"\x00")
     return [
-        _command(0x2006, params),  # LE Set Advertising Parameters
-        _command(0x2008, adv_data),  # LE Set Advertising Data
-        _command(0x200A, b"\x01"),  # LE Set Advertising Enable
+        hci_command(0x2006, params),  # LE Set Advertising Parameters
+        hci_command(0x2008, adv_data),  # LE Set Advertising Data
+        hci_command(0x200A, b"\x01"),  # LE Set Advertising Enable
     ]
 
 
-def _send(controller: VirtualController, packets: list[bytes]) -> None:
+def send_all(controller: VirtualController, packets: list[bytes]) -> None:
     for packet in packets:
         controller.on_packet(packet)
 
 
-def _command(opcode: int, params: bytes) -> bytes:
+def hci_command(opcode: int, params: bytes) -> bytes:
     return b"\x01" + struct.pack("<HB", opcode, len(params)) + params
 
 
-class _Sink:
+class ReportCounter:
     """A host that only counts advertising reports (H4 LE Meta, subevent 2)."""
 
     def __init__(self) -> None:
@@ -348,17 +348,17 @@ def test_a_thousand_advertisers_collide_as_the_theory_says() -> None:
             # all 3 m from the scanner: equal power, so no collision is captured
             medium.move(f"adv{i}", (3, 0))
             ctrl = VirtualController(medium, label=f"adv{i}")
-            ctrl.set_packet_sink(_Sink())
+            ctrl.set_packet_sink(ReportCounter())
             # switched on at random times, as devices are (not all in the same 10 ms)
-            packets = _advertiser_commands(interval_ms, data)
-            loop.call_later(medium.random.uniform(0, 1.0), _send, ctrl, packets)
+            packets = advertiser_commands(interval_ms, data)
+            loop.call_later(medium.random.uniform(0, 1.0), send_all, ctrl, packets)
         scanner = VirtualController(medium, label="scanner")
-        sink = _Sink()
+        sink = ReportCounter()
         scanner.set_packet_sink(sink)
-        scanner.on_packet(_command(0x0C01, b"\xff" * 8))  # Set Event Mask
+        scanner.on_packet(hci_command(0x0C01, b"\xff" * 8))  # Set Event Mask
         # passive, 100 ms windows every 100 ms: always listening; no duplicate filter
-        scanner.on_packet(_command(0x200B, struct.pack("<BHHBB", 0, 160, 160, 0, 0)))
-        scanner.on_packet(_command(0x200C, b"\x01\x00"))
+        scanner.on_packet(hci_command(0x200B, struct.pack("<BHHBB", 0, 160, 160, 0, 0)))
+        scanner.on_packet(hci_command(0x200C, b"\x01\x00"))
         await asyncio.sleep(2.0)
         sink.reports.clear()
         await asyncio.sleep(seconds)
