@@ -73,10 +73,6 @@ class Scenario:
     walls: dict[frozenset[str], float] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
 
-    @property
-    def is_empty(self) -> bool:
-        return self == Scenario()
-
 
 def _number(value: Any, where: str, *, low: float = -math.inf, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):

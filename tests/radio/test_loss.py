@@ -397,3 +397,20 @@ def test_jammed_advertising_channels_hide_an_advertiser() -> None:
 
     jammed, clear = run_virtual(main)
     assert jammed == 0 and clear >= 25
+
+
+def test_links_hop_with_csa2_when_the_controllers_support_it() -> None:
+    async def main() -> list[tuple[bool, int, int]]:
+        hops = []
+        for csa2 in (False, True):
+            medium = Medium(fast=False, seed=29, csa2=csa2)
+            central, peripheral = await device_on(medium, "c"), await device_on(medium, "p")
+            await _connect(central, peripheral)
+            (link,) = medium.links
+            expected = channel.csa2(5, link.access_address) if csa2 else channel.csa1(5, link.hop)
+            hops.append((link.csa2, link.data_channel(5), expected))
+        return hops
+
+    (off, on) = run_virtual(main)
+    assert off[0] is False and on[0] is True
+    assert off[1] == off[2] and on[1] == on[2]
