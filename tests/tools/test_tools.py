@@ -45,7 +45,7 @@ def peripherals(shared_radio: Process) -> Iterator[dict[str, str]]:
                 heard.add(json.loads(scan.expect(lambda line: line.startswith("{")))["name"])
         finally:
             scan.popen.send_signal(signal.SIGINT)
-            assert scan.popen.wait(30) == 130  # interrupted: it stops as Ctrl-C stops it
+            assert scan.exit_status() == 130  # interrupted: it stops as Ctrl-C stops it
         yield {label: label_address(label) for label in ("manual-sensor", "thermometer")}
     finally:
         for program in programs:
@@ -147,7 +147,7 @@ def test_radio_prints_who_joins_and_leaves(shared_radio: Process) -> None:
     address = label_address("visitor")
     assert shared_radio.expect("joined visitor") == f"aioble radio: joined visitor {address}"
     assert shared_radio.expect("left visitor") == f"aioble radio: left visitor {address}"
-    assert program.popen.wait(30) == 0
+    assert program.exit_status() == 0
 
 
 def test_bad_radio_variable_is_a_usage_error() -> None:

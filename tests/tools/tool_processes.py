@@ -72,6 +72,17 @@ class Process:
             if wanted in line if isinstance(wanted, str) else wanted(line):
                 return line
 
+    def exit_status(self, within: float = HANG) -> int:
+        """Its exit status, once it exits; a failure naming its last stderr lines (and,
+        where py-spy is installed, where its threads are) if it has not within `within`."""
+        try:
+            return self.popen.wait(within)
+        except subprocess.TimeoutExpired:
+            stacks = _stacks(self.popen.pid)
+            raise AssertionError(
+                f"still running after {within:.0f} s; stderr: {list(self.stderr)}\n{stacks}"
+            ) from None
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()
@@ -100,3 +111,16 @@ def start_program(radio: Process, path: Path, label: str) -> Process:
     program = Process([sys.executable, "-m", "mpemu.interpreter", str(path)], env)
     radio.expect(f"joined {label} ")
     return program
+
+
+def _stacks(pid: int) -> str:
+    """The Python stacks of process `pid`, by py-spy if it is installed (a diagnosis aid)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        return ""
+    try:
+        return subprocess.run(
+            [str(spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
