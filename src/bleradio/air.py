@@ -26,6 +26,7 @@ turns it into an ``EnergyReport`` with a ``CurrentProfile``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import weakref
 from collections import deque
@@ -49,8 +50,9 @@ _CHANNEL_GAP_US = 200  # radio retune between two advertising channels
 # standard deviations below the mean still has no bit error
 _CLEAR_SIGMAS = 6.0
 _LONGEST_PDU = 255
-# how long a PDU stays on the air's record: longer than any advertising PDU (376 us)
-_AIR_MEMORY = 0.002
+# how long a PDU stays on the air's record: longer than an advertising event's three
+# PDUs with their scan request windows (3 x 0.9 ms), checked at the end of the last
+_AIR_MEMORY = 0.005
 _SCAN_REQ_US = airtime.pdu_time_us(airtime.SCAN_REQ_PAYLOAD)
 _CONNECT_IND_US = airtime.pdu_time_us(airtime.CONNECT_IND_PAYLOAD)
 
@@ -108,8 +110,8 @@ class _AdvEvent:
     start: float
     pdu_us: int
     listen_us: int
-    index: int = 0  # the channel on air next
     on_us: float = 0.0
+    sent: list[_Transmission] = field(default_factory=list)  # its PDUs on the air's record
 
 
 @dataclass
@@ -164,6 +166,7 @@ class AirMedium(Medium):
         self._adv_channel = 37  # and its channel (a SCAN_REQ or CONNECT_IND goes there)
         # what is on each advertising channel lately (collisions), oldest first
         self._air: dict[int, deque[_Transmission]] = {}
+        self._clear_pairs: dict[tuple[str, str, int], bool] = {}  # see _clear
 
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
@@ -268,17 +271,30 @@ class AirMedium(Medium):
             pdu_us = airtime.adv_pdu_time_us(len(pdu.data))
         listen_us = airtime.T_IFS_US + _SCAN_REQ_US if (pdu.connectable or pdu.scannable) else 0
         plan = _AdvEvent(advertiser, pdu, advertiser.advertising_channels(), now, pdu_us, listen_us)
-        if self.listeners:
-            self._adv_on_air(plan, now)
+        step = (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
+        if not self.listeners:
+            # nobody listens: the event's PDUs go on air unheard
+            for k, channel in enumerate(plan.channels):
+                if self.capture is not None:
+                    self.capture.adv(pdu, channel, now + k * step)
+                self._adv_sent(plan)
+            self._adv_done(plan, now + len(plan.channels) * step - _CHANNEL_GAP_US / 1e6)
             return
-        # nobody listens: the event's PDUs go on air unheard
-        t = now
-        for channel in plan.channels:
-            if self.capture is not None:
-                self.capture.adv(pdu, channel, t)
-            self._adv_sent(plan)
-            t += (pdu_us + listen_us + _CHANNEL_GAP_US) / 1e6
-        self._adv_done(plan, t - _CHANNEL_GAP_US / 1e6)
+        # Each PDU goes on the air's record of its channel (others' PDUs that overlap it
+        # collide), all of them now, and they are heard at the end of the last one: by
+        # then everything that overlapped them is on the record too.
+        for k, channel in enumerate(plan.channels):
+            t = now + k * step
+            sent = _Transmission(channel, t, t + pdu_us / 1e6, advertiser)
+            record = self._air.get(channel)
+            if record is None:
+                record = self._air[channel] = deque()
+            horizon = now - _AIR_MEMORY
+            while record and record[0].end < horizon:
+                record.popleft()
+            record.append(sent)
+            plan.sent.append(sent)
+        self.loop.call_at(plan.sent[-1].end, self._adv_heard, plan)
 
     def _adv_sent(self, plan: _AdvEvent) -> None:
         listen = plan.listen_us
@@ -290,60 +306,47 @@ class AirMedium(Medium):
         if device is not None:
             device.activity.add("advertising", plan.start, end, plan.on_us / 1e6)
 
-    def _adv_on_air(self, plan: _AdvEvent, t: float) -> None:
-        """The event's next PDU goes on air at ``t`` (now or a little later): it is on the
-        air's record of its channel from then (others' PDUs that overlap it collide), and
-        heard when it ends."""
-        channel = plan.channels[plan.index]
-        sent = _Transmission(channel, t, t + plan.pdu_us / 1e6, plan.advertiser)
-        record = self._air.get(channel)
-        if record is None:
-            record = self._air[channel] = deque()
-        horizon = t - _AIR_MEMORY
-        while record and record[0].end < horizon:
-            record.popleft()
-        record.append(sent)
-        self._adv_sent(plan)
-        self.loop.call_at(sent.end, self._adv_heard, plan, sent)
-
-    def _adv_heard(self, plan: _AdvEvent, sent: _Transmission) -> None:
-        """PDU ``sent`` of ``plan`` ends now: each listener on its channel then has it, or
-        not (path loss, fading, bit errors, extra loss, jamming, a collision)."""
+    def _adv_heard(self, plan: _AdvEvent) -> None:
+        """The event's PDUs, channel by channel: each listener on the channel has each, or
+        not (path loss, fading, bit errors, extra loss, jamming, a collision). A listener
+        that connects (or an advertiser that stops) ends the event: its later PDUs were
+        never sent and leave the air's record."""
         advertiser, pdu = plan.advertiser, plan.pdu
-        if advertiser.current_adv_pdu() is not pdu:
-            self._adv_done(plan, sent.end)  # stopped meanwhile
-            return
-        channel = sent.channel
-        if self.capture is not None:
-            self.capture.adv(pdu, channel, sent.start)
-        self._adv_end = sent.end  # a CONNECT_IND in reply starts T_IFS later
-        self._adv_channel = channel
         if pdu.pdu_type == ADV_DIRECT_IND:
             octets = airtime.ADV_DIRECT_IND_PAYLOAD
         else:
             octets = airtime.ADV_ADDRESS_OCTETS + len(pdu.data)
-        for listener in list(self.listeners):
-            if listener is advertiser or not self._hears(listener, channel, sent.start):
-                continue
-            power = self.rx_power(advertiser, listener)
-            if not self._survives(power, octets, airtime.PHY_1M, channel):
-                continue
-            if self._collided(sent, listener, power):
-                continue
-            try:
-                listener.on_adv_pdu(pdu, rssi_of(power))
-            except Exception:
-                self._log_failure(listener)
+        jammed = self.conditions.jammed
+        end = plan.start
+        for k, sent in enumerate(plan.sent):
             if advertiser.current_adv_pdu() is not pdu:
-                # connected (or stopped) in this event
-                self._adv_done(plan, sent.end + plan.listen_us / 1e6)
-                return
-        plan.index += 1
-        if plan.index < len(plan.channels):
-            gap_us = plan.listen_us + _CHANNEL_GAP_US
-            self._adv_on_air(plan, sent.end + gap_us / 1e6)
-        else:
-            self._adv_done(plan, sent.end + plan.listen_us / 1e6)
+                for unsent in plan.sent[k:]:
+                    with contextlib.suppress(ValueError):
+                        self._air[unsent.channel].remove(unsent)
+                break
+            self._adv_sent(plan)
+            channel = sent.channel
+            end = sent.end + plan.listen_us / 1e6
+            if self.capture is not None:
+                self.capture.adv(pdu, channel, sent.start)
+            self._adv_end = sent.end  # a CONNECT_IND in reply starts T_IFS later
+            self._adv_channel = channel
+            for listener in list(self.listeners):
+                if listener is advertiser or not self._hears(listener, channel, sent.start):
+                    continue
+                power = self.rx_power(advertiser, listener)
+                if channel in jammed or not self._clear(advertiser, listener, airtime.PHY_1M):
+                    if not self._survives(power, octets, airtime.PHY_1M, channel):
+                        continue
+                if self._collided(sent, listener, power):
+                    continue
+                try:
+                    listener.on_adv_pdu(pdu, rssi_of(power))
+                except Exception:
+                    self._log_failure(listener)
+                if advertiser.current_adv_pdu() is not pdu:
+                    break  # connected (or stopped) in this event
+        self._adv_done(plan, end)
 
     def _survives(self, power: float, octets: int, phy: int, channel: int) -> bool:
         """Whether a packet that reaches its receiver at ``power`` (dBm) arrives intact:
@@ -461,11 +464,18 @@ class AirMedium(Medium):
 
     def _clear(self, sender: VirtualController, receiver: VirtualController, phy: int) -> bool:
         """Whether nothing from ``sender`` to ``receiver`` can be lost: no extra loss, and
-        even a longest packet faded ``_CLEAR_SIGMAS`` deviations down has no bit error."""
+        even a longest packet faded ``_CLEAR_SIGMAS`` deviations down has no bit error
+        (kept per pair until the conditions change)."""
         if self.conditions.per:
             return False
-        worst = self.mean_power(sender, receiver) - _CLEAR_SIGMAS * FADING_SIGMA_DB
-        return packet_error_rate(worst, _LONGEST_PDU, phy) < 1e-12
+        key = (sender.label, receiver.label, phy)
+        clear = self._clear_pairs.get(key)
+        if clear is None:
+            if len(self._clear_pairs) > 65536:
+                self._clear_pairs.clear()
+            worst = self.mean_power(sender, receiver) - _CLEAR_SIGMAS * FADING_SIGMA_DB
+            clear = self._clear_pairs[key] = packet_error_rate(worst, _LONGEST_PDU, phy) < 1e-12
+        return clear
 
     def connect(self, initiator, pdu, address_type, address, interval, latency, timeout):  # type: ignore[no-untyped-def]
         # a CONNECT_IND the advertiser does not get makes no link: it advertises on, and
@@ -479,7 +489,7 @@ class AirMedium(Medium):
             self._time(initiator).add(tx_us=_CONNECT_IND_US, ramps=1)
             # transmit window: the first event 1.25 ms after the CONNECT_IND (sent T_IFS after
             # the advertising PDU it answers), plus a little
-            sent = max(self.loop.time(), self._adv_end + airtime.T_IFS_US / 1e6)
+            sent = self._adv_end + airtime.T_IFS_US / 1e6
             anchor = sent + (_CONNECT_IND_US / 1e6) + 0.00125 + self.random.uniform(0, 0.00125)
             link.state = _LinkState(anchor, interval * 0.00125, latency)
             link.state.heard_c = link.state.heard_p = anchor
@@ -703,6 +713,7 @@ class AirMedium(Medium):
 
     def channel_changed(self) -> None:
         super().channel_changed()
+        self._clear_pairs.clear()
         for link in list(self.links):
             self._assess(link)
 
