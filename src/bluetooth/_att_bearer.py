@@ -118,8 +118,12 @@ class AttBearer:
 
     def wake_at(self, conn: Connection, when: float) -> None:
         # One timer per link: a later deadline is looked at when the earlier one fires.
-        if conn.att_timer is None:
-            conn.att_timer = asyncio.get_running_loop().call_at(when, self._wake, conn, when)
+        timer = conn.att_timer
+        if timer is not None:
+            if timer.when() <= when:
+                return
+            timer.cancel()
+        conn.att_timer = asyncio.get_running_loop().call_at(when, self._wake, conn, when)
 
     @property
     def preferred_mtu(self) -> int:

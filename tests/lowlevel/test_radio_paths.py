@@ -71,7 +71,6 @@ def shared_radio() -> Iterator[str]:
             proc.wait()
 
 
-
 def _start_peripheral(sleep: float, **radio: str) -> tuple[subprocess.Popen[str], int, int, bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-c", PERIPHERAL, str(sleep)],
