@@ -13,7 +13,7 @@ thread, never before the call that caused them has returned (``_irq``).
 powers the radio down on the stack thread, takes it off the medium and drops the process's
 at-exit hook for it, so nothing keeps the radio alive; from then on every method raises
 OSError ENODEV. At interpreter exit, the stack thread's at-exit hook does the same for the
-radios still open (``_shutdown``).
+radios still open (``RadioHost.shutdown``).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class BLE:
         self._host = RadioHost(self._settings, self._irq, self._db, label, self._stack.spawn)
         self._att = self._host.att
         self._closed = False
-        self._stack.on_shutdown(self._shutdown)
+        self._stack.on_shutdown(self._host.shutdown)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass  # the instance is made once, by _create
@@ -177,7 +177,7 @@ class BLE:
             self._closed = True
         thread = self._irq.close()
         self._active = False
-        self._stack.remove_shutdown(self._shutdown)
+        self._stack.remove_shutdown(self._host.shutdown)
         try:
             self._stack.run(self._host.close(), timeout=10.0)
         except Exception:  # noqa: BLE001 - the radio is gone either way
@@ -197,12 +197,6 @@ class BLE:
         GATTC_NOTIFY, GATTC_INDICATE beyond a bounded backlog; see ``bluetooth._irq``),
         as a board drops events its IRQ ring buffer cannot hold."""
         return self._irq.dropped
-
-    async def _shutdown(self) -> None:
-        """At interpreter exit (the stack thread's at-exit hook): no more events (a handler
-        must not run, and fail, while the process stops), then a clean power-down."""
-        self._irq.close()
-        await self._host.close()
 
     # --- plumbing -----------------------------------------------------------------------------
 

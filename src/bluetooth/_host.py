@@ -227,6 +227,13 @@ class RadioHost:
             await self._quietly(transport.close())
 
     @stack_side
+    async def shutdown(self) -> None:
+        """At interpreter exit (the stack thread's at-exit hook): no more events (a handler
+        must not run, and fail, while the process stops), then a clean power-down."""
+        self.irq.close()
+        await self.close()
+
+    @stack_side
     async def close(self) -> None:
         await self.power_off()
         if self.transport is not None:
