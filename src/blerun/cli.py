@@ -440,8 +440,11 @@ def main(argv: list[str] | None = None) -> int:
         "scan": _cmd_scan,
         "gatt-dump": _cmd_gatt_dump,
     }
-    # SIGTERM unwinds like Ctrl-C, so the programs and controllers started are stopped too.
+    # SIGTERM unwinds like Ctrl-C, so the programs and controllers started are stopped too;
+    # and Ctrl-C stops a command even where this process was started with SIGINT ignored (a
+    # background job of a non-interactive shell, and whatever it starts, inherits that).
     previous = signal.signal(signal.SIGTERM, _terminate)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -453,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGPIPE
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _terminate(signum: int, frame: object) -> None:
