@@ -31,15 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.radio.test_loss import (  # noqa: E402
+    RSSI_DISTANCES,
     ReportCounter,
     advertiser_commands,
     hci_command,
+    rssi_reports,
     send_all,
     stream_l2cap,
     stream_notifications,
     theory_pdus_per_second,
 )
-from tests.radio.vtime import run_virtual  # noqa: E402
 
 from bleradio import Medium, channel  # noqa: E402
 from bleradio.airtime import adv_pdu_time_us  # noqa: E402
@@ -79,38 +80,8 @@ def bench_loss(seconds: float) -> None:
 
 
 def bench_rssi() -> None:
-    from bumble.device import AdvertisingType
-    from tests.radio.helpers import device_on
-
-    distances = (1, 2, 5, 10, 20, 50)
-
-    async def main() -> dict[int, list[int]]:
-        medium = Medium(fast=False, seed=31)
-        medium.move("scanner", (0, 0))
-        advertiser, scanner = await device_on(medium, "adv"), await device_on(medium, "scanner")
-        reports: list[int] = []
-        scanner.host.on(
-            "advertising_report",
-            lambda r: r.address == advertiser.random_address and reports.append(r.rssi),
-        )
-        await scanner.start_scanning(
-            legacy=True, active=False, scan_interval=100, scan_window=100, filter_duplicates=False
-        )
-        await advertiser.start_advertising(
-            advertising_type=AdvertisingType.UNDIRECTED,
-            advertising_interval_min=20,
-            advertising_interval_max=20,
-        )
-        heard = {}
-        for d in distances:
-            medium.move("adv", (d, 0))
-            reports.clear()
-            while len(reports) < 100:
-                await asyncio.sleep(0.1)
-            heard[d] = reports[:100]
-        return heard
-
-    heard = run_virtual(main)
+    distances = RSSI_DISTANCES
+    heard = rssi_reports(distances, seed=31)
     print("\n2. RSSI against distance (100 reports each, exponent 2.0, 0 dBm)")
     print(f"{'metres':>6} {'mean':>7} {'formula':>8} {'error':>6} {'stdev':>6}")
     for d in distances:

@@ -45,11 +45,15 @@ async def _connect(
 
 
 # ---------------------------------------------------------------------- RSSI
-def test_rssi_follows_the_path_loss_formula_from_1_to_50_metres() -> None:
-    distances = (1, 2, 5, 10, 20, 50)
+RSSI_DISTANCES = (1, 2, 5, 10, 20, 50)
+
+
+def rssi_reports(distances: tuple[int, ...], seed: int) -> dict[int, list[int]]:
+    """The RSSI of 100 advertising reports from a 0 dBm advertiser at each distance (metres)
+    from a scanner listening all the time, on virtual time."""
 
     async def main() -> dict[int, list[int]]:
-        medium = Medium(fast=False, seed=21)
+        medium = Medium(fast=False, seed=seed)
         medium.move("scanner", (0, 0))
         advertiser, scanner = await device_on(medium, "adv"), await device_on(medium, "scanner")
         reports: list[int] = []
@@ -74,8 +78,12 @@ def test_rssi_follows_the_path_loss_formula_from_1_to_50_metres() -> None:
             heard[d] = reports[:100]
         return heard
 
-    heard = run_virtual(main)
-    for d in distances:
+    return run_virtual(main)
+
+
+def test_rssi_follows_the_path_loss_formula_from_1_to_50_metres() -> None:
+    heard = rssi_reports(RSSI_DISTANCES, seed=21)
+    for d in RSSI_DISTANCES:
         expected = channel.mean_rx_power_dbm(0, d)
         mean = statistics.fmean(heard[d])
         assert abs(mean - expected) <= 3, (d, mean, expected)
