@@ -20,7 +20,7 @@ from bumble import gatt
 
 import bleradio
 import bluetooth
-from benchlib import compare, raw_pair
+from benchlib import arrivals, compare, raw_pair
 
 # --- raw Bumble ---------------------------------------------------------------------------
 
@@ -36,14 +36,7 @@ async def _raw_pair() -> tuple:
 
 async def _raw_notifications(count: int) -> float:
     peripheral, _, char, conn, peer, proxy = await _raw_pair()
-    done = asyncio.Event()
-    received = 0
-
-    def on_value(_: bytes) -> None:
-        nonlocal received
-        received += 1
-        if received == count:
-            done.set()
+    done, on_value = arrivals(count)
 
     await peer.subscribe(proxy, on_value)
     value = bytes(20)

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from bumble import gatt
 
 import bleradio
-from benchlib import raw_pair
+from benchlib import arrivals, raw_pair
 from bleradio.capture import AirCapture
 
 
@@ -33,14 +33,7 @@ async def _flood(count: int) -> tuple[float, int]:
     peripheral, _, char, conn, peer, proxy = await raw_pair(
         props.READ | props.NOTIFY, gatt.Characteristic.READABLE, b""
     )
-    done = asyncio.Event()
-    received = 0
-
-    def on_value(_: bytes) -> None:
-        nonlocal received
-        received += 1
-        if received == count:
-            done.set()
+    done, on_value = arrivals(count)
 
     await peer.subscribe(proxy, on_value)
     medium = bleradio.process_medium()

@@ -3,8 +3,10 @@ and the interleaved comparison they print. (Imported by the scripts beside it.)"
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bumble import gatt
 from bumble.device import Device, Peer
@@ -44,6 +46,21 @@ async def raw_pair(
 
 
 Row = tuple[str, Callable[[int], float], Callable[[int], float], int]
+
+
+def arrivals(count: int) -> tuple[asyncio.Event, Callable[[Any], None]]:
+    """An event set once ``count`` values have arrived, and the callback that counts them
+    (a subscriber's ``on_value``)."""
+    done = asyncio.Event()
+    received = 0
+
+    def on_value(_: Any) -> None:
+        nonlocal received
+        received += 1
+        if received == count:
+            done.set()
+
+    return done, on_value
 
 
 def compare(rows: Sequence[Row], rounds: int, ours: str) -> None:
