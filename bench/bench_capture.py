@@ -25,6 +25,7 @@ from bumble import gatt
 import bleradio
 from benchlib import arrivals, raw_pair
 from bleradio.capture import AirCapture
+from bleradio.link import Link
 
 
 async def _flood(count: int) -> tuple[float, int]:
@@ -60,17 +61,14 @@ def flood(count: int, directory: str | None) -> tuple[float, int]:
         os.environ.pop("AIOBLE_CAPTURE", None)
 
 
-class _Link:
-    """What the capture reads of a link (bleradio.link.Link): parameters and PHYs."""
-
-    interval, latency, timeout, phy_c_to_p, phy_p_to_c = 40, 0, 256, 1, 1
-
-
 def writer_rate(count: int, directory: str) -> float:
     """Records/s of AirCapture alone: a notification (L2CAP start fragment) and the empty
     PDU the other side answers with, one connection event each."""
     capture = AirCapture(Path(directory) / "writer.pcap", fast=True, seed=1)
-    link = _Link()
+    # a link as the medium makes one (its controllers and medium play no part here)
+    nobody = SimpleNamespace()
+    link = Link(nobody, nobody, 0, nobody, 1, interval=40, latency=0, timeout=256)  # type: ignore[arg-type]
+    link.access_address = 0x50654A4B
     adv = SimpleNamespace(
         pdu_type=0, address_type=0, address=bytes(6), data=b"", target_address=b""
     )
