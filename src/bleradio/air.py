@@ -511,8 +511,16 @@ class AirMedium(Medium):
             n = -(-n // step) * step
         state.timer = self.loop.call_at(state.anchor + n * state.interval, self._event, link, n)
 
-    def _event(self, link: Link, n: int, used: float = 0.0, dry: str = "") -> None:
+    def _event(
+        self, link: Link, n: int, used: float = 0.0, dry: str = "", waited: bool = False
+    ) -> None:
         """Connection event ``n``: exchanges while either side has data and the event fits.
+
+        A receiver with no buffer free refuses a data PDU (its host has not taken what it
+        was given: controller-to-host flow control). A host drains its controller while the
+        event goes on, so the event pauses there and resumes at that point in time once the
+        hosts have had their turn (``waited``); refused again with nothing moved since, the
+        host is holding back, and the event closes.
 
         The more-data bit is the sender's queue at the instant of each exchange. A side
         that sends its last queued packet while the event still has room may get more
@@ -557,6 +565,7 @@ class AirMedium(Medium):
         channel = 0 if clean else link.data_channel(counter)
         errors_c = errors_p = 0  # CRC errors in a row at the central, at the peripheral
         c_sent = p_sent = False
+        after_refusal = waited  # resumed after a refusal, and nothing moved since
         capture = self.capture
         try:
             while link.alive:
@@ -625,7 +634,18 @@ class AirMedium(Medium):
                 if not link.alive or errors_c >= 2:
                     break
                 if refused and not progress:
-                    break  # only refused PDUs: the event closes, the next one tries again
+                    if after_refusal or used + need > budget:
+                        break  # the host holds back: the next event tries again
+                    # the hosts take what their controllers hold; then the event goes on
+                    if state.timer is not None:
+                        state.timer.cancel()
+                    self._occupy(link, state, n, used)
+                    state.timer = self.loop.call_at(
+                        start + used / 1e6, self._event, link, n, used, "", True
+                    )
+                    return
+                if progress:
+                    after_refusal = False
                 if link.state is not state:
                     break  # a parameter update took effect: the new segment takes over
                 if not central.tx and not peripheral.tx:
