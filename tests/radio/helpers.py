@@ -110,6 +110,30 @@ async def connect(central: Device, peripheral: Device, **kw: Any) -> tuple[Any, 
     return connection, await asyncio.wait_for(accepted, 5)
 
 
+async def connect_at(
+    central: Device,
+    peripheral: Device,
+    interval_ms: float = 50.0,
+    timeout_ms: int | None = None,
+    latency: int = 0,
+) -> tuple[Any, Any]:
+    """``connect`` at a fixed connection interval (and peripheral latency); the supervision
+    timeout ``timeout_ms``, else 1 s or four (latency-stretched) intervals if longer."""
+    from bumble.device import ConnectionParametersPreferences
+
+    if timeout_ms is None:
+        timeout_ms = max(1000, int(interval_ms * (latency + 1) * 4))
+    prefs = ConnectionParametersPreferences(
+        connection_interval_min=interval_ms,
+        connection_interval_max=interval_ms,
+        max_latency=latency,
+        supervision_timeout=timeout_ms,
+    )
+    return await connect(
+        central, peripheral, connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs}
+    )
+
+
 async def device_on(medium: Medium, label: str) -> Device:
     """A raw Bumble device on its own controller of `medium` (in this loop), powered on;
     its transport is kept on it."""

@@ -6,39 +6,17 @@ import asyncio
 
 import pytest
 from bumble import hci
-from bumble.device import AdvertisingType, Device, Peer
+from bumble.device import AdvertisingType, Peer
 from bumble.gatt import Characteristic, Service
 
 from bleradio import Medium
 from bleradio.airtime import PHY_1M, PHY_2M, max_throughput_bps
 
-from .helpers import device_on
+from .helpers import connect_at, device_on
 from .vtime import run_virtual
 
 SERVICE = "a5a5a5a5-ffff-9999-1111-5a5a5a5a5a5a"
 CHAR = "a5a5a5a5-ffff-9999-2222-5a5a5a5a5a5a"
-
-
-async def _connect(
-    central: Device, peripheral: Device, interval_ms: float = 50.0, latency: int = 0
-):
-    from bumble.device import ConnectionParametersPreferences
-
-    accepted = asyncio.get_running_loop().create_future()
-    peripheral.once("connection", accepted.set_result)
-    await peripheral.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    prefs = ConnectionParametersPreferences(
-        connection_interval_min=interval_ms,
-        connection_interval_max=interval_ms,
-        max_latency=latency,
-        supervision_timeout=max(1000, int(interval_ms * (latency + 1) * 4)),
-    )
-    connection = await central.connect(
-        peripheral.random_address,
-        timeout=5,
-        connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs},
-    )
-    return connection, await accepted
 
 
 def test_sparse_scan_hears_a_250ms_advertiser_one_time_in_six() -> None:
@@ -103,7 +81,7 @@ def test_read_takes_one_to_two_connection_intervals(interval_ms: float) -> None:
             CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"value"
         )
         server.add_service(Service(SERVICE, [characteristic]))
-        c, _p = await _connect(client, server, interval_ms)
+        c, _p = await connect_at(client, server, interval_ms)
         peer = Peer(c)
         await peer.discover_services()
         await peer.discover_characteristics()
@@ -126,7 +104,7 @@ def test_supervision_timeout_drops_a_silent_peer() -> None:
     async def main() -> tuple[list[int], float]:
         medium = Medium(fast=False, seed=4)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        c, p = await _connect(central, peripheral)
+        c, p = await connect_at(central, peripheral)
         reasons: list[int] = []
         c.on("disconnection", reasons.append)
         loop = asyncio.get_running_loop()
@@ -172,7 +150,7 @@ def test_idle_connection_events_are_counted() -> None:
     async def main() -> tuple:
         medium = Medium(fast=False, seed=6)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        c, p = await _connect(central, peripheral, interval_ms=50, latency=4)
+        c, p = await connect_at(central, peripheral, interval_ms=50, latency=4)
         await asyncio.sleep(1.0)
         before_c = medium.energy(central.transport.controller)  # type: ignore[attr-defined]
         before_p = medium.energy(peripheral.transport.controller)  # type: ignore[attr-defined]
@@ -205,7 +183,7 @@ def test_notification_throughput_matches_theory(phy: int, dle: bool, interval_ms
             CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
         server.add_service(Service(SERVICE, [characteristic]))
-        c, p = await _connect(client, server, interval_ms)
+        c, p = await connect_at(client, server, interval_ms)
         peer = Peer(c)
         mtu = await peer.request_mtu(247 if dle else 23)
         if not dle:
@@ -266,7 +244,7 @@ def test_medium_phy_and_data_length_options(options: dict, phy: int, octets: int
     async def main() -> tuple:
         medium = Medium(fast=False, seed=8, **options)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        c, _p = await _connect(central, peripheral)
+        c, _p = await connect_at(central, peripheral)
         await asyncio.sleep(0.5)
         link = _ends(medium)
         return link.phy_c_to_p, link.phy_p_to_c, link.central.max_tx_octets, c.data_length
@@ -313,7 +291,7 @@ def test_event_length_option_bounds_throughput() -> None:
             CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
         server.add_service(Service(SERVICE, [characteristic]))
-        c, p = await _connect(client, server, 50.0)
+        c, p = await connect_at(client, server, 50.0)
         peer = Peer(c)
         mtu = await peer.request_mtu(247)
         await peer.discover_services()
@@ -380,7 +358,7 @@ def test_connection_update_arrives_and_events_follow_the_new_interval() -> None:
     async def main() -> tuple:
         medium = Medium(fast=False, seed=12)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        c, p = await _connect(central, peripheral, interval_ms=50)
+        c, p = await connect_at(central, peripheral, interval_ms=50)
         updates: list[tuple[str, float]] = []
         c.on(
             "connection_parameters_update",
@@ -418,7 +396,7 @@ def test_activity_and_energy_of_a_connected_scanner_add_up() -> None:
     async def main() -> tuple:
         medium = Medium(fast=False, seed=13)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        await _connect(central, peripheral, interval_ms=30)
+        await connect_at(central, peripheral, interval_ms=30)
         await central.start_scanning(legacy=True, active=True, scan_interval=100, scan_window=25)
         await asyncio.sleep(5.0)
         report = medium.energy(central.transport.controller)  # type: ignore[attr-defined]
@@ -444,7 +422,7 @@ def test_a_scanner_that_connects_goes_back_to_its_own_scan() -> None:
         medium = Medium(fast=False, seed=14)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
         await central.start_scanning(legacy=True, active=False, scan_interval=1000, scan_window=10)
-        await _connect(central, peripheral, interval_ms=50)
+        await connect_at(central, peripheral, interval_ms=50)
         controller = central.transport.controller  # type: ignore[attr-defined]
         before = medium.energy(controller)
         await asyncio.sleep(10.0)
@@ -462,7 +440,7 @@ def test_reads_right_after_a_connection_update_wait_for_the_new_interval_only() 
         server, client = await device_on(medium, "server"), await device_on(medium, "client")
         value = Characteristic(CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"v")
         server.add_service(Service(SERVICE, [value]))
-        c, _ = await _connect(client, server, interval_ms=50)
+        c, _ = await connect_at(client, server, interval_ms=50)
         peer = Peer(c)
         await peer.discover_services()
         await peer.discover_characteristics()

@@ -11,37 +11,18 @@ from typing import Any
 
 import pytest
 from bumble import hci, l2cap
-from bumble.device import AdvertisingType, ConnectionParametersPreferences, Device, Peer
+from bumble.device import AdvertisingType, Peer
 from bumble.gatt import Characteristic, Service
 
 from bleradio import Medium, channel
 from bleradio.airtime import PHY_1M, T_IFS_US, adv_pdu_time_us, packets_per_event, pdu_time_us
 from bleradio.controller import VirtualController
 
-from .helpers import device_on
+from .helpers import connect_at, device_on
 from .vtime import run_virtual
 
 SERVICE = "a5a5a5a5-ffff-9999-1111-5a5a5a5a5a5a"
 CHAR = "a5a5a5a5-ffff-9999-2222-5a5a5a5a5a5a"
-
-
-async def _connect(
-    central: Device, peripheral: Device, interval_ms: float = 50.0, timeout_ms: int = 1000
-) -> tuple[Any, Any]:
-    accepted = asyncio.get_running_loop().create_future()
-    peripheral.once("connection", accepted.set_result)
-    await peripheral.start_advertising(advertising_interval_min=20, advertising_interval_max=20)
-    prefs = ConnectionParametersPreferences(
-        connection_interval_min=interval_ms,
-        connection_interval_max=interval_ms,
-        supervision_timeout=timeout_ms,
-    )
-    connection = await central.connect(
-        peripheral.random_address,
-        timeout=5,
-        connection_parameters_preferences={hci.HCI_LE_1M_PHY: prefs},
-    )
-    return connection, await accepted
 
 
 # ---------------------------------------------------------------------- RSSI
@@ -112,7 +93,7 @@ def stream_notifications(per: float, seconds: float) -> tuple[float, list[int], 
             CHAR, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
         )
         server.add_service(Service(SERVICE, [characteristic]))
-        c, p = await _connect(client, server, INTERVAL_MS)
+        c, p = await connect_at(client, server, INTERVAL_MS)
         peer = Peer(c)
         assert await peer.request_mtu(247) == 247
         await peer.discover_services()
@@ -176,7 +157,7 @@ def stream_l2cap(per: float, seconds: float) -> tuple[float, bytes]:
             channel_.sink = received.extend
 
         client.create_l2cap_server(spec=spec, handler=accept)
-        c, p = await _connect(client, server, INTERVAL_MS)
+        c, p = await connect_at(client, server, INTERVAL_MS)
         await asyncio.sleep(0.5)
         out = await p.create_l2cap_channel(spec=spec)
         medium.set_per(per)
@@ -226,7 +207,7 @@ def test_a_peripheral_moved_out_of_range_during_a_read_is_lost_in_the_supervisio
             CHAR, Characteristic.Properties.READ, Characteristic.READABLE, b"value"
         )
         server.add_service(Service(SERVICE, [characteristic]))
-        c, _p = await _connect(client, server, interval * 1000, int(timeout * 1000))
+        c, _p = await connect_at(client, server, interval * 1000, int(timeout * 1000))
         peer = Peer(c)
         await peer.discover_services()
         await peer.discover_characteristics()
@@ -249,7 +230,7 @@ def test_a_peripheral_moved_out_of_range_during_a_read_is_lost_in_the_supervisio
         after = await lost - moved
         # back in range: a new connection is made
         medium.move("server", (2, 0))
-        c2, _ = await _connect(client, server, interval * 1000, int(timeout * 1000))
+        c2, _ = await connect_at(client, server, interval * 1000, int(timeout * 1000))
         return after, reasons, error, c2.is_encrypted is False
 
     after, reasons, error, reconnected = run_virtual(main)
@@ -264,7 +245,7 @@ def test_a_cut_or_a_radio_switched_off_drops_an_idle_link_on_both_sides(how: str
     async def main() -> tuple[list[int], list[int], float]:
         medium = Medium(fast=False, seed=25)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        c, p = await _connect(central, peripheral, 50, 2000)
+        c, p = await connect_at(central, peripheral, 50, 2000)
         await asyncio.sleep(1.0)
         lost_c: list[int] = []
         lost_p: list[int] = []
@@ -289,7 +270,7 @@ def test_a_link_survives_heavy_loss_that_passes_and_its_idle_events_are_run() ->
     async def main() -> tuple[bool, float, float]:
         medium = Medium(fast=False, seed=26)
         central, peripheral = await device_on(medium, "central"), await device_on(medium, "peri")
-        c, _ = await _connect(central, peripheral, 50, 1000)
+        c, _ = await connect_at(central, peripheral, 50, 1000)
         ctrl = central.transport.controller  # type: ignore[attr-defined]
         await asyncio.sleep(1.0)
         before = medium.energy(ctrl).tx_ms
@@ -413,7 +394,7 @@ def test_links_hop_with_csa2_when_the_controllers_support_it() -> None:
         for csa2 in (False, True):
             medium = Medium(fast=False, seed=29, csa2=csa2)
             central, peripheral = await device_on(medium, "c"), await device_on(medium, "p")
-            await _connect(central, peripheral)
+            await connect_at(central, peripheral)
             (link,) = medium.links
             expected = channel.csa2(5, link.access_address) if csa2 else channel.csa1(5, link.hop)
             hops.append((link.csa2, link.data_channel(5), expected))
