@@ -677,15 +677,6 @@ class AirMedium(Medium):
             return
         self._end_event(link, n, used)
 
-    def _take(self, sender: LinkEnd, pdu: tuple[int, Any, Any]) -> None:
-        """The other side takes ``pdu`` (new to it): its controller has it."""
-        llid, payload, _token = pdu
-        receiver = sender.peer
-        if llid == LLID_CONTROL:
-            receiver.controller.on_ll_control(receiver, payload)
-        else:
-            receiver.controller.on_ll_data(receiver, llid, payload)
-
     def _acknowledged(self, sender: LinkEnd) -> None:
         """``sender`` hears that its head PDU was taken: it is done with it."""
         sender.held = False

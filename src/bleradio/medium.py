@@ -482,14 +482,20 @@ class Medium:
             self.lose_link(link)
 
     def _deliver(self, sender: LinkEnd, pdu: tuple[int, Any, Any]) -> None:
-        llid, payload, token = pdu
+        """Fast mode: the other side takes ``pdu`` and the sender is done with it at once."""
+        self._take(sender, pdu)
+        token = pdu[2]
+        if token is not None:
+            sender.controller.on_ll_sent(sender, token)
+
+    def _take(self, sender: LinkEnd, pdu: tuple[int, Any, Any]) -> None:
+        """The other side takes ``pdu`` (new to it): its controller has it."""
+        llid, payload, _token = pdu
         receiver = sender.peer
         if llid == LLID_CONTROL:
             receiver.controller.on_ll_control(receiver, payload)
         else:
             receiver.controller.on_ll_data(receiver, llid, payload)
-        if token is not None:
-            sender.controller.on_ll_sent(sender, token)
 
     def link_parameters_changed(self, link: Link) -> None:
         """Interval, latency, timeout or PHY changed (the air-time scheduler re-plans)."""
