@@ -75,6 +75,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import vclock
+
 if TYPE_CHECKING:
     from ._stack import _Reply
 
@@ -274,8 +276,10 @@ class IrqDispatcher:
             if self._thread is None:
                 # (It ends after a while with no events, so a process that makes many radios
                 # does not keep an idle thread for each.)
-                self._thread = threading.Thread(
-                    target=self._run, name=f"bluetooth-irq-{self._name}", daemon=True
+                self._thread = vclock.enlist(
+                    threading.Thread(
+                        target=self._run, name=f"bluetooth-irq-{self._name}", daemon=True
+                    )
                 )
                 self._thread.start()
             self._cond.notify_all()

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import vclock
+
 from ._threads import set_stack_thread
 
 logger = logging.getLogger(__name__)
@@ -73,7 +75,9 @@ class StackThread:
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._shutdown_hooks: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        self.thread = threading.Thread(target=self._run, name="bluetooth-stack", daemon=True)
+        self.thread = vclock.enlist(
+            threading.Thread(target=self._run, name="bluetooth-stack", daemon=True)
+        )
         self.thread.start()
         self._ready.wait()
         atexit.register(self._at_exit)
