@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import Any
 
+import vclock
 from mpemu import dialect, environment, logs, restart
 
 USAGE = "usage: aioble-python [-c CODE | -m MODULE | FILE | -] [ARGS...]"
@@ -175,6 +176,11 @@ def run(inv: Invocation) -> int:
     # Ctrl-C stops the program even where this process was started with SIGINT ignored (a
     # shell's background job): `aioble run` stops its programs with SIGINT first.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        vclock.install_from_env()
+    except (ValueError, OSError) as exc:
+        print(f"aioble-python: {vclock.ENV}: {exc}", file=sys.stderr)
+        return 2
     restart.remember(inv.interpreter_args())
     try:
         restart.wake()  # (a deep sleep a restart asked for: Ctrl-C may end it)

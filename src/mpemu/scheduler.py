@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import vclock
+
 DEFAULT_DEPTH = 16
 
 
@@ -40,8 +42,8 @@ class Scheduler:
                 raise RuntimeError("schedule queue full")
             self._queue.append((func, arg, contextvars.copy_context()))
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="micropython.schedule", daemon=True
+                self._thread = vclock.enlist(
+                    threading.Thread(target=self._run, name="micropython.schedule", daemon=True)
                 )
                 self._thread.start()
             self._cond.notify()

@@ -81,7 +81,8 @@ class Master:
         return f"{self.address}/{name}"
 
     def forget(self, name: str) -> None:
-        """The program's process ended."""
+        """The program's process ended (until then, a program whose control connection
+        closed counts as running: it may be restarting)."""
         with self._lock:
             remote = self._remotes.pop(name, None)
         if remote is not None and remote.sock is not None:
@@ -170,6 +171,9 @@ class Master:
                     name = words[1].decode()
                     with self._lock:
                         remote = self._remotes.setdefault(name, _Remote(name))
+                        # A new process under this name (the first, or one that a deep sleep
+                        # restarted) counts its bytes afresh, on connections it opens from now.
+                        remote.traffic = Traffic()
                         remote.sock = sock
                         offset = self.clock.offset
                     self._send(remote, f"T {offset!r}\n".encode())
@@ -186,7 +190,12 @@ class Master:
             logger.debug("vclock: control connection ended: %s", exc)
         finally:
             if remote is not None:
-                self.forget(remote.name)
+                # Not forgotten: a process that restarts (deep sleep) says hello again; the
+                # runner forgets a program whose process has ended.
+                with self._lock:
+                    remote.sock = None
+                    remote.idle = False
+                remote.acked.set()
             sock.close()
 
     def close(self) -> None:

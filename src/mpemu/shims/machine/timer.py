@@ -15,6 +15,8 @@ from typing import Any
 
 import micropython
 
+import vclock
+
 
 class Timer:
     ONE_SHOT = 0
@@ -43,11 +45,13 @@ class Timer:
         else:
             raise ValueError("Timer needs freq or period")
         stop = self._stop = threading.Event()
-        threading.Thread(
-            target=self._run,
-            args=(stop, interval, mode, callback, hard),
-            name="machine.Timer",
-            daemon=True,
+        vclock.enlist(
+            threading.Thread(
+                target=self._run,
+                args=(stop, interval, mode, callback, hard),
+                name="machine.Timer",
+                daemon=True,
+            )
         ).start()
 
     def deinit(self) -> None:

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 
+import vclock
 from mpemu import restart
 
 log = logging.getLogger("mpemu.machine.wdt")
@@ -27,7 +28,9 @@ class _Watchdog:
             self._timeout_s = timeout_ms / 1000
             self._deadline = time.monotonic() + self._timeout_s
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="machine.WDT", daemon=True)
+                self._thread = vclock.enlist(
+                    threading.Thread(target=self._run, name="machine.WDT", daemon=True)
+                )
                 self._thread.start()
             self._cond.notify()
 
