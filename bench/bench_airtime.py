@@ -7,7 +7,7 @@
    (MTU 2048, MPS 247), for 1M and 2M PHY, DLE on and off, 7.5 ms and 50 ms connection
    intervals. Each case runs in a child process whose radio is configured with
    `bleradio.configure(fast=False, phy=..., data_length=...)`, and is printed beside
-   the theoretical figure for the same parameters (`bleradio.airtime.max_throughput_bps`)
+   the theoretical figure for the same parameters (`bleradio.air.airtime.max_throughput_bps`)
    and the published application limits (about 800 kbit/s on 1M, 1.4 Mbit/s on 2M, DLE).
    Goal: within +-10 % of theory.
 2. Real time: N raw-Bumble devices in one process on one air-time medium, paired into N/2
@@ -48,7 +48,7 @@ def _packed_bps(pdus: list[int], payload: int, interval_us: int, phy: int) -> fl
     """Application bits/s when LL PDUs of sizes ``pdus`` (repeating, ``payload`` bytes of
     application data per repetition) fill every connection event greedily, as the model
     does: exchanges (PDU, T_IFS, empty reply, T_IFS) while the next one fits."""
-    from bleradio.airtime import T_IFS_US, exchange_time_us
+    from bleradio.air.airtime import T_IFS_US, exchange_time_us
 
     budget = interval_us - T_IFS_US
     cycles = 2000
@@ -74,7 +74,7 @@ def _fragments(size: int, octets: int) -> list[int]:
 
 def theory_bps(kind: str, phy: str, dle: bool, interval_ms: float) -> float:
     """The model's arithmetic for the same parameters (no radio, no host)."""
-    from bleradio.airtime import PHY_1M, PHY_2M, max_throughput_bps
+    from bleradio.air.airtime import PHY_1M, PHY_2M, max_throughput_bps
 
     octets = 251 if dle else 27
     code = PHY_2M if phy == "2M" else PHY_1M
@@ -249,7 +249,7 @@ async def _raw_l2cap(phy: str, dle: bool, interval_ms: float, seconds: float) ->
 
     from bleradio import Medium
     from bleradio.controller import VirtualController
-    from bleradio.transport import VirtualTransport
+    from bleradio.transport.hci import VirtualTransport
 
     medium = Medium(fast=False, seed=5, phy=phy, data_length=251 if dle else 27)
 
@@ -361,9 +361,9 @@ async def _real_time(devices: int, seconds: float) -> dict[str, float]:
     from bumble.host import Host
 
     from bleradio import Medium
-    from bleradio.air import AirMedium
+    from bleradio.air.air_medium import AirMedium
     from bleradio.controller import VirtualController
-    from bleradio.transport import VirtualTransport
+    from bleradio.transport.hci import VirtualTransport
 
     logging.getLogger("bumble").setLevel(logging.ERROR)  # notifications nobody subscribed to
     lateness: list[float] = []

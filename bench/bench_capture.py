@@ -24,8 +24,8 @@ from bumble import gatt
 
 import bleradio
 from benchlib import arrivals, raw_pair
+from bleradio.air.link import Link
 from bleradio.capture import AirCapture
-from bleradio.link import Link
 
 
 async def _flood(count: int) -> tuple[float, int]:

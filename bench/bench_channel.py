@@ -42,8 +42,9 @@ from tests.radio.test_loss import (  # noqa: E402
     theory_pdus_per_second,
 )
 
-from bleradio import Medium, channel  # noqa: E402
-from bleradio.airtime import adv_pdu_time_us  # noqa: E402
+from bleradio import Medium  # noqa: E402
+from bleradio.air import channel  # noqa: E402
+from bleradio.air.airtime import adv_pdu_time_us  # noqa: E402
 from bleradio.controller import VirtualController  # noqa: E402
 
 LOSSES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)

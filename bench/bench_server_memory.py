@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 import bleradio  # noqa: E402
 from bleradio.controller import VirtualController  # noqa: E402
-from bleradio.transport import encode_hello  # noqa: E402
+from bleradio.transport.tcp import encode_hello  # noqa: E402
 
 RESET = bytes.fromhex("01030c00")
 ADV_PARAMS = bytes.fromhex("0106200f") + struct.pack(

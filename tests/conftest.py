@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bleradio.rootcanal import RootCanal, RootCanalError
+from bleradio.transport.rootcanal import RootCanal, RootCanalError
 
 os.environ.setdefault("AIOBLE_RADIO_FAST", "1")
 os.environ.setdefault("BLUETOOTH_CHECK_THREADS", "1")

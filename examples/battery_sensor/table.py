@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bleradio.airtime import NRF52832
+from bleradio.air.airtime import NRF52832
 from blerun.run import run_programs_async
 
 HERE = Path(__file__).resolve().parent

@@ -8,12 +8,20 @@
 - ``Medium`` / ``VirtualController``: the virtual radio itself; ``configure`` sets the
   options of this process's in-process medium; ``private_medium`` gives the radios opened
   in a block a medium of their own (the pytest plugin's ``ble_devices``).
+
+The parts, one subpackage each:
+
+- ``controller/``: ``VirtualController``, an LE-only HCI controller (one module per role);
+- ``air/``: the medium the controllers share (fast ``Medium`` and air-time ``AirMedium``),
+  its links, the channel model and its arithmetic (``airtime``, ``channel``), the live
+  conditions and scenarios, each device's radio activity;
+- ``transport/``: where a host's HCI goes (``open_hci``), the shared radio's server and
+  wire, rootcanal;
+- ``config`` (which radio, from the environment) and ``capture`` (what a sniffer would
+  record: each host's HCI, the medium's air) serve all three.
 """
 
-from . import rootcanal
-from .config import RadioConfig, config_from_env
-from .controller import VirtualController
-from .medium import (
+from .air.medium import (
     DeviceInfo,
     Medium,
     MediumOptions,
@@ -21,9 +29,12 @@ from .medium import (
     private_medium,
     process_medium,
 )
-from .rootcanal import RootCanal, RootCanalError
-from .server import RadioServer, serve
-from .transport import open_hci
+from .config import RadioConfig, config_from_env
+from .controller import VirtualController
+from .transport import rootcanal
+from .transport.hci import open_hci
+from .transport.rootcanal import RootCanal, RootCanalError
+from .transport.server import RadioServer, serve
 
 __all__ = [
     "DeviceInfo",

@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from bumble.snoop import BtSnooper, Snooper, create_snooper
 from bumble.transport.common import Transport, TransportSink, TransportSource
 
-from .airtime import T_IFS_US
-from .channel import CHANNEL_MAP_ALL, DATA_CHANNELS, csa1
+from .air.airtime import T_IFS_US
+from .air.channel import CHANNEL_MAP_ALL, DATA_CHANNELS, csa1
 
 if TYPE_CHECKING:
-    from .link import Link
-    from .medium import AdvPdu
+    from .air.link import Link
+    from .air.medium import AdvPdu
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bleradio.airtime import (
+from bleradio.air.airtime import (
     TYPICAL_ADVERTISING_INTERVAL_S,
     discovery_probability,
     scan_time_for,

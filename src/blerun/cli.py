@@ -131,7 +131,7 @@ def _capture_ok(args: argparse.Namespace, who: str) -> bool:
 def _scenario_ok(args: argparse.Namespace, who: str) -> bool:
     """--scenario, --place and --per make a valid scenario (args.scenario_built, None if
     none is given), else a usage error naming the key and the problem is printed."""
-    from bleradio.scenario import ScenarioError, build_scenario, parse_place
+    from bleradio.air.scenario import ScenarioError, build_scenario, parse_place
 
     try:
         places = [parse_place(text) for text in args.place]
@@ -315,7 +315,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         if args.current_profile is not None:
-            from bleradio.airtime import parse_profile
+            from bleradio.air.airtime import parse_profile
 
             profile = parse_profile(args.current_profile)
         result = run.run_programs(

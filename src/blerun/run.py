@@ -136,7 +136,7 @@ async def run_programs_async(
 ) -> RunResult:
     """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
     lines (then, with `energy`, the table of each program's radio time and charge), `err`
-    the runner's own messages (`profile`: a `bleradio.airtime.CurrentProfile` for the
+    the runner's own messages (`profile`: a `bleradio.air.airtime.CurrentProfile` for the
     energy figures, else the radio's default). With `timeline`, the radio's activity is drawn to that SVG
     file. With `capture`, a directory: each program's HCI traffic goes to NAME.btsnoop
     there and the virtual radio's air to air.pcap. Raises ProgramNotFound (a missing

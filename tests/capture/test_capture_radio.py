@@ -16,7 +16,7 @@ from scapy.layers.bluetooth4LE import BTLE_CONNECT_REQ, LL_TERMINATE_IND
 
 from bleradio import Medium, RadioConfig, capture, open_hci
 from bleradio.controller import VirtualController
-from bleradio.transport import VirtualTransport
+from bleradio.transport.hci import VirtualTransport
 
 from .sniff import air, btsnoop
 

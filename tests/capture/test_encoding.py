@@ -8,7 +8,7 @@ import pytest
 from scapy.layers.bluetooth4LE import BTLE, BTLE_CTRL, BTLE_DATA
 
 from bleradio import capture
-from bleradio.link import CONTROL_PDU_SIZE
+from bleradio.air.link import CONTROL_PDU_SIZE
 
 # One tuple per opcode the virtual link sends, as its controllers build them
 CONTROLS = [

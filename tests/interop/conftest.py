@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from interop_support import Program, Programs, Radio, child_env, command
 
-from bleradio.rootcanal import RootCanal
+from bleradio.transport.rootcanal import RootCanal
 
 
 @pytest.fixture(params=["shared", "rootcanal"])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 import bluetooth
-from bleradio.rootcanal import RootCanal
+from bleradio.transport.rootcanal import RootCanal
 
 from .conftest import Recorder
 

@@ -14,7 +14,7 @@ from bumble.transport.common import Transport
 
 from bleradio import Medium, RadioConfig, open_hci
 from bleradio.controller import VirtualController
-from bleradio.transport import VirtualTransport
+from bleradio.transport.hci import VirtualTransport
 
 
 @dataclass(frozen=True)

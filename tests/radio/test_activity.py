@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bleradio.activity import ActivityLog, windows
+from bleradio.air.activity import ActivityLog, windows
 
 
 def _spans(log: ActivityLog) -> list[tuple]:

@@ -10,7 +10,7 @@ from bumble.device import AdvertisingType, Peer
 from bumble.gatt import Characteristic, Service
 
 from bleradio import Medium
-from bleradio.airtime import PHY_1M, PHY_2M, max_throughput_bps
+from bleradio.air.airtime import PHY_1M, PHY_2M, max_throughput_bps
 
 from .helpers import connect_at, device_on
 from .vtime import run_virtual

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bleradio.airtime import (
+from bleradio.air.airtime import (
     NRF52832,
     PHY_1M,
     PHY_2M,
@@ -103,7 +103,7 @@ def test_energy(tx: float, rx: float, ramps: int, elapsed: float, average_ua: fl
 def test_discovery_probability(
     adv_ms: float, interval_ms: float, window_ms: float, duration_s: float, expected: float
 ) -> None:
-    from bleradio.airtime import discovery_probability
+    from bleradio.air.airtime import discovery_probability
 
     odds = discovery_probability(adv_ms / 1000, interval_ms / 1000, window_ms / 1000, duration_s)
     assert odds == pytest.approx(expected, abs=0.005)
@@ -114,7 +114,7 @@ def test_discovery_probability(
     [(1280, 11.25, 65.3), (30, 30, 0.2295), (100, 50, 0.867)],
 )
 def test_scan_time_for_90_percent(interval_ms: float, window_ms: float, seconds: float) -> None:
-    from bleradio.airtime import discovery_probability, scan_time_for
+    from bleradio.air.airtime import discovery_probability, scan_time_for
 
     needed = scan_time_for(0.9, 0.25, interval_ms / 1000, window_ms / 1000)
     assert needed == pytest.approx(seconds, abs=0.01)

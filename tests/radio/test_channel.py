@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from bleradio import channel
-from bleradio.airtime import PHY_1M, PHY_2M
+from bleradio.air import channel
+from bleradio.air.airtime import PHY_1M, PHY_2M
 
 
 def test_reference_loss_is_free_space_at_one_metre() -> None:

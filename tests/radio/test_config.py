@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bleradio import RadioConfig, config_from_env
-from bleradio.medium import MediumOptions
+from bleradio.air.medium import MediumOptions
 
 
 @pytest.mark.parametrize(

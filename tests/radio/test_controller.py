@@ -218,7 +218,7 @@ def test_controller_to_host_flow_control() -> None:
     buffers for until the host says it is done with some; it keeps what comes next in its
     own buffers and, once those are full, stops acknowledging: the peer's data waits in its
     queue, nothing is lost. A link that ends hands the host what it held first."""
-    from bleradio.controller_core import RX_BUFFERS
+    from bleradio.controller.core import RX_BUFFERS
 
     from .helpers import device_on
 

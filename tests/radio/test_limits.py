@@ -23,8 +23,8 @@ from bumble.core import ProtocolError
 from bumble.device import AdvertisingType, Device
 
 from bleradio import Medium
+from bleradio.air.medium import MediumOptions
 from bleradio.controller import VirtualController
-from bleradio.medium import MediumOptions
 from blerun.radio import parse_radio_option
 
 from .helpers import device_on, wait_for

@@ -14,8 +14,9 @@ from bumble import hci, l2cap
 from bumble.device import AdvertisingType, Peer
 from bumble.gatt import Characteristic, Service
 
-from bleradio import Medium, channel
-from bleradio.airtime import PHY_1M, T_IFS_US, adv_pdu_time_us, packets_per_event, pdu_time_us
+from bleradio import Medium
+from bleradio.air import channel
+from bleradio.air.airtime import PHY_1M, T_IFS_US, adv_pdu_time_us, packets_per_event, pdu_time_us
 from bleradio.controller import VirtualController
 
 from .helpers import connect_at, device_on

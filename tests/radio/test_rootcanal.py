@@ -8,7 +8,7 @@ import os
 import pytest
 
 import bleradio
-from bleradio.rootcanal import RootCanal, RootCanalError, _listening
+from bleradio.transport.rootcanal import RootCanal, RootCanalError, _listening
 
 
 def _gone(pid: int) -> bool:

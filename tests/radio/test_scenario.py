@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bleradio.conditions import DEFAULT_RADIUS_M, Conditions, default_position
-from bleradio.scenario import (
+from bleradio.air.conditions import DEFAULT_RADIUS_M, Conditions, default_position
+from bleradio.air.scenario import (
     ScenarioError,
     build_scenario,
     load_scenario,

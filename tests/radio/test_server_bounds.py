@@ -20,8 +20,8 @@ import pytest
 
 from bleradio import serve
 from bleradio.controller import VirtualController
-from bleradio.server import RadioServer
-from bleradio.transport import encode_hello
+from bleradio.transport.server import RadioServer
+from bleradio.transport.tcp import encode_hello
 from blerun.energy import energy_rows
 
 from .helpers import wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bleradio.medium import ScanRecord
+from bleradio.air.medium import ScanRecord
 from blerun.advice import scan_warning
 
 

@@ -237,7 +237,7 @@ def test_energy_per_program(needs_ble, tmp_path: Path) -> None:
 
 def test_energy_with_another_current_profile(needs_ble, tmp_path: Path) -> None:
     """The same radio time costs what the given chip's currents say."""
-    from bleradio.airtime import NRF52832, parse_profile
+    from bleradio.air.airtime import NRF52832, parse_profile
 
     advertiser = write(
         tmp_path,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bleradio.scenario import Scenario, load_scenario
+from bleradio.air.scenario import Scenario, load_scenario
 from blerun import cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -31,10 +31,10 @@ from typing import Any
 
 from bumble.transport.common import PacketParser
 
-from .capture import capture_from_env
-from .controller import VirtualController
-from .medium import DeviceInfo, Medium, MediumOptions, ScanRecord, format_address
-from .transport import HELLO_MAGIC, HELLO_MAX_BODY, quickack, tune_socket
+from ..air.medium import DeviceInfo, Medium, MediumOptions, ScanRecord, format_address
+from ..capture import capture_from_env
+from ..controller import VirtualController
+from .tcp import HELLO_MAGIC, HELLO_MAX_BODY, quickack, tune_socket
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ nothing is lost. A link that ends delivers what it had received before its Disco
 Complete, credits or not.
 
 ``ControllerCore`` is the base of every role of ``VirtualController`` (see
-``controller.py``): it owns the host link, the event masks, the connection handles and the
+``virtual.py``): it owns the host link, the event masks, the connection handles and the
 controller's fixed description (version, features, buffers). Each role hands it its
 commands (``Commands``) and it answers them: Command Complete for a synchronous one (a
 handler returns the return parameters, or a status on failure), Command Status first for
@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any
 from bumble import crypto
 from bumble import hci as bhci
 
-from . import hcipackets as hp
-from .link import (
+from ..air.link import (
     LLID_CONTINUATION,
     LLID_START,
     PHY_1M,
@@ -46,7 +45,8 @@ from .link import (
     LinkEnd,
     data_time_us,
 )
-from .medium import Medium
+from ..air.medium import Medium
+from . import hcipackets as hp
 
 if TYPE_CHECKING:
     from bumble.transport.common import TransportSink

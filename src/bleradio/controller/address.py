@@ -4,7 +4,7 @@ The public address comes from the medium; the host sets the random one. With add
 resolution on, own address types 2/3 go on air as resolvable private addresses made from
 the resolving list's local IRK, and a peer's RPA is reported as its identity (types 2/3).
 The filter accept list is what advertising, scanning and initiating filter on; it cannot
-change while one of them uses it (their state is the GAP role's, ``controller_gap.py``).
+change while one of them uses it (their state is the GAP role's, ``gap.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from bumble import crypto
 from bumble import hci as bhci
 
 from . import hcipackets as hp
-from .controller_core import _ZERO_ADDRESS, Commands, ControllerCore, SyncCommands, _Invalid
+from .core import _ZERO_ADDRESS, Commands, ControllerCore, SyncCommands, _Invalid
 
 FILTER_ACCEPT_LIST_SIZE = 16
 RESOLVING_LIST_SIZE = 16

@@ -1,13 +1,13 @@
 """The virtual controller's links: how a link starts, ends and talks LL control.
 
 The medium calls ``allocate_handle`` and ``on_link_established`` when a connection is
-made (which ends the advertising or initiating that made it, ``controller_gap.py``, and
+made (which ends the advertising or initiating that made it, ``gap.py``, and
 starts the data length and PHY updates a controller runs on its own), ``on_ll_control``
 for a received LL control PDU, ``on_ll_sent`` for one of ours delivered (a data fragment
 completes a host packet, a control PDU moves its procedure on), ``on_link_lost`` on a
 supervision timeout. LL control PDUs arrive as tuples ``(opcode, *args)`` and go to the
 method ``_ll_<opcode>`` of whichever role handles them (this module: terminate, version,
-features, ping; ``controller_procedures.py``: connection update, data length, PHY,
+features, ping; ``procedures.py``: connection update, data length, PHY,
 encryption). Also here: Disconnect and the per-connection reads (RSSI, TX power,
 authenticated payload timeout, channel map).
 """
@@ -19,8 +19,9 @@ from typing import Any
 
 from bumble import hci as bhci
 
+from ..air.link import CENTRAL, DEFAULT_DATA_OCTETS, PERIPHERAL, PHY_2M, LinkEnd
 from . import hcipackets as hp
-from .controller_core import (
+from .core import (
     COMPANY_ID,
     HCI_VERSION,
     LE_FEATURES_BYTES,
@@ -32,7 +33,6 @@ from .controller_core import (
     _handle_tail,
     logger,
 )
-from .link import CENTRAL, DEFAULT_DATA_OCTETS, PERIPHERAL, PHY_2M, LinkEnd
 
 
 class Links(ControllerCore):

@@ -12,33 +12,17 @@ captured (``capture.snoop_transport``: ``AIOBLE_CAPTURE=DIR`` writes ``DIR/LABEL
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import socket
-import struct
-from typing import Any
 
 from bumble.transport.common import ParserSource, Transport, TransportSink
 
-from .capture import snoop_transport
-from .config import RadioConfig, parse_host_port
-from .controller import VirtualController
-from .medium import process_medium
+from ..air.medium import process_medium
+from ..capture import snoop_transport
+from ..config import RadioConfig, parse_host_port
+from ..controller import VirtualController
+from .tcp import encode_hello, open_tcp
 
 logger = logging.getLogger(__name__)
-
-# The hello a client of an `aioble radio` server sends before any H4 traffic:
-#   HELLO_MAGIC (10 bytes) + body length (uint16 LE) + body (UTF-8 JSON object).
-# Its first byte, 0x00, is no H4 packet type, so a server tells it from a plain Bumble
-# `tcp-client` that starts with H4 at once. Body keys: "label" (str, optional).
-HELLO_MAGIC = b"\x00BLERADIO1"
-HELLO_MAX_BODY = 4096
-
-
-def encode_hello(label: str | None) -> bytes:
-    body = json.dumps({"label": label} if label else {}).encode()
-    return HELLO_MAGIC + struct.pack("<H", len(body)) + body
 
 
 # ---------------------------------------------------------------------- in-process
@@ -65,83 +49,6 @@ class VirtualTransport(Transport):
     async def close(self) -> None:
         self.controller.close()
         self.controller.set_packet_sink(None)
-
-
-# ---------------------------------------------------------------------- TCP
-def tune_socket(sock: Any) -> None:
-    """TCP_NODELAY, and TCP_QUICKACK where the platform has it."""
-    if sock is None:
-        return
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        pass
-    quickack(sock)
-
-
-_TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-
-
-def quickack(sock: Any) -> None:
-    # Linux turns quick ACKs off again after a while: re-arm after every receive, so a peer
-    # that writes a packet in two send() calls (rootcanal does) is not held ~40 ms by
-    # Nagle waiting for our delayed ACK.
-    if _TCP_QUICKACK is not None and sock is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
-        except OSError:
-            pass
-
-
-class _TcpSource(asyncio.Protocol, ParserSource):
-    def __init__(self) -> None:
-        ParserSource.__init__(self)
-        self.sock: Any = None
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.sock = transport.get_extra_info("socket")
-        tune_socket(self.sock)
-
-    def data_received(self, data: bytes) -> None:
-        quickack(self.sock)
-        try:
-            self.parser.feed_data(data)
-        except Exception:
-            logger.exception("invalid H4 data from the radio; resynchronising")
-            self.parser.reset()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        logger.debug("HCI TCP connection lost: %s", exc)
-        self.on_transport_lost()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-class _TcpSink:
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self.transport = transport
-
-    def on_packet(self, packet: bytes) -> None:
-        self.transport.write(packet)
-
-    def close(self) -> None:
-        self.transport.close()
-
-
-async def open_tcp(host: str, port: int, *, hello: bytes | None = None, what: str) -> Transport:
-    loop = asyncio.get_running_loop()
-    try:
-        transport, source = await loop.create_connection(_TcpSource, host=host, port=port)
-    except OSError as error:
-        raise ConnectionError(f"cannot connect to {what} at {host}:{port}: {error}") from error
-    if hello:
-        transport.write(hello)
-    return Transport(source, _TcpSink(transport))
 
 
 # ---------------------------------------------------------------------- the seam

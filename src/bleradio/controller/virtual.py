@@ -15,13 +15,13 @@ filter accept list and resolving list.
 The controller is one object made of a role per module, each owning its state and
 registering its HCI commands:
 
-- ``controller_core.py``: H4 in and out, event masks, command dispatch, the ACL data path
+- ``core.py``: H4 in and out, event masks, command dispatch, the ACL data path
   and flow control, connection handles, the controller's version/features/buffers;
-- ``controller_address.py``: own and peer addresses, filter accept list, resolving list;
-- ``controller_gap.py``: advertising, scanning, initiating;
-- ``controller_link.py``: a link's start and end, Disconnect, LL control dispatch,
+- ``address.py``: own and peer addresses, filter accept list, resolving list;
+- ``gap.py``: advertising, scanning, initiating;
+- ``links.py``: a link's start and end, Disconnect, LL control dispatch,
   version/features exchange, per-connection reads;
-- ``controller_procedures.py``: connection update, data length, PHY, encryption;
+- ``procedures.py``: connection update, data length, PHY, encryption;
 - here: the assembly, HCI_Reset and leaving the medium.
 """
 
@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from bumble import hci as bhci
 
-from .controller_address import Addressing
-from .controller_core import ControllerCore
-from .controller_gap import Gap
-from .controller_link import Links
-from .controller_procedures import LinkProcedures
-from .medium import Medium
+from ..air.medium import Medium
+from .address import Addressing
+from .core import ControllerCore
+from .gap import Gap
+from .links import Links
+from .procedures import LinkProcedures
 
 
 class VirtualController(Links, LinkProcedures, Gap, Addressing, ControllerCore):

@@ -5,7 +5,7 @@ responses to active scanners only, passive/active scanning with duplicate filter
 (address, report type), connecting with cancel. The medium calls ``on_adv_pdu``,
 ``on_scan_request``, ``accepts_connection`` and reads ``current_adv_pdu()``,
 ``advertising_channels()``, ``listen_parameters()``; addresses and the filter accept list
-are ``controller_address.py``'s, and a link, once made, is ``controller_link.py``'s.
+are ``address.py``'s, and a link, once made, is ``links.py``'s.
 """
 
 from __future__ import annotations
@@ -16,16 +16,7 @@ from typing import Any
 
 from bumble import hci as bhci
 
-from . import hcipackets as hp
-from .controller_core import (
-    _ZERO_ADDRESS,
-    Commands,
-    ControllerCore,
-    SyncCommands,
-    _Invalid,
-    _valid_connection_parameters,
-)
-from .medium import (
+from ..air.medium import (
     ADV_DIRECT_IND,
     ADV_IND,
     ADV_NONCONN_IND,
@@ -33,6 +24,15 @@ from .medium import (
     SCAN_RSP,
     AdvPdu,
     ScanRecord,
+)
+from . import hcipackets as hp
+from .core import (
+    _ZERO_ADDRESS,
+    Commands,
+    ControllerCore,
+    SyncCommands,
+    _Invalid,
+    _valid_connection_parameters,
 )
 
 # Legacy advertising types of LE Set Advertising Parameters

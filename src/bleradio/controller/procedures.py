@@ -1,7 +1,7 @@
 """The virtual controller's LL procedures: connection update, data length, PHY, encryption.
 
 Each procedure is a few LL control PDUs between the two ends (``_ll_<opcode>`` methods,
-called through ``controller_link.py``'s dispatch) and the HCI commands and events that
+called through ``links.py``'s dispatch) and the HCI commands and events that
 start and report it: connection update (incl. the peripheral's Connection Parameters
 Request), data length (started by the controller itself after connecting when the host's
 suggested default is above 27 octets), PHY (1M/2M), encryption (start and refresh, key
@@ -14,8 +14,17 @@ import struct
 
 from bumble import hci as bhci
 
+from ..air.link import (
+    CENTRAL,
+    DEFAULT_DATA_OCTETS,
+    PERIPHERAL,
+    PHY_1M,
+    PHY_2M,
+    LinkEnd,
+    data_time_us,
+)
 from . import hcipackets as hp
-from .controller_core import (
+from .core import (
     Commands,
     ControllerCore,
     SyncCommands,
@@ -24,7 +33,6 @@ from .controller_core import (
     _Invalid,
     _valid_connection_parameters,
 )
-from .link import CENTRAL, DEFAULT_DATA_OCTETS, PERIPHERAL, PHY_1M, PHY_2M, LinkEnd, data_time_us
 
 
 def _valid_data_length(octets: int, time: int) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .channel import CHANNEL_MAP_ALL, csa1, csa2
 
 if TYPE_CHECKING:
-    from .controller import VirtualController
+    from ..controller import VirtualController
 
 LLID_CONTINUATION = 1
 LLID_START = 2

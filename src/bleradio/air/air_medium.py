@@ -43,7 +43,7 @@ from .link import CONTROL_PDU_SIZE, LLID_CONTROL, Link, LinkEnd
 from .medium import ADV_DIRECT_IND, AdvPdu, Medium, ScanRecord
 
 if TYPE_CHECKING:
-    from .controller import VirtualController
+    from ..controller import VirtualController
 
 _CHANNEL_GAP_US = 200  # radio retune between two advertising channels
 # a pair is clear (nothing drawn) when a longest PDU (251 octets and a MIC) faded this many

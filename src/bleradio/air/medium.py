@@ -27,20 +27,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from . import channel
-from .capture import (
+from ..capture import (
     AirCapture,
     capture_directory,
     capture_from_env,
     new_access_address,
     open_air_capture,
 )
+from . import channel
 from .conditions import Conditions
 from .link import CENTRAL, LLID_CONTROL, Link, LinkEnd
 from .scenario import Position, Scenario
 
 if TYPE_CHECKING:
-    from .controller import VirtualController
+    from ..controller import VirtualController
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def format_address(address: bytes) -> str:
 class Medium:
     """The shared air of a set of virtual controllers, bound to one asyncio loop.
 
-    ``Medium(fast=False)`` makes an ``AirMedium`` (``air.py``), which keeps air time.
+    ``Medium(fast=False)`` makes an ``AirMedium`` (``air_medium.py``), which keeps air time.
     ``Medium(capture=DIR)`` records every PDU on air into ``DIR/air.pcap`` (``capture.py``;
     ``close_capture()`` finishes the file). ``Medium(scenario=...)`` places the devices and
     times what happens to the air (``scenario.py``); ``move``, ``cut``, ``set_per``,
@@ -228,7 +228,7 @@ class Medium:
 
     def __new__(cls, **options: Any) -> Medium:
         if cls is Medium and not options.get("fast", MediumOptions.fast):
-            from .air import AirMedium
+            from .air_medium import AirMedium
 
             return super().__new__(AirMedium)
         return super().__new__(cls)
