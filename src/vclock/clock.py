@@ -212,14 +212,14 @@ class Clock:
                 self._busy += 1
 
     def hold(self) -> None:
-        """Keep the clock from jumping while the caller hands work to a participant (a
-        thread that is not one itself); ``release`` after the participant is unparked."""
+        """Keep the clock from jumping while work is on its way to a participant (``release``
+        once the participant runs)."""
         with self._lock:
             self._busy += 1
 
-    def release(self) -> None:
+    def release(self, holds: int = 1) -> None:
         with self._lock:
-            self._busy -= 1
+            self._busy -= holds
             if self._busy == 0:
                 self._kick.set()
 
@@ -266,6 +266,12 @@ class Clock:
                         self.jumps += 1
                         now = target
                         jumped = True
+                        if logger.isEnabledFor(logging.DEBUG):
+                            logger.debug(
+                                "jump to %.6f: %s",
+                                target,
+                                [p for p in self._participants.values()],
+                            )
                 for p in self._participants.values():
                     if p.state == PARKED and p.deadline is not None and p.deadline <= now:
                         p.state = RUNNING

@@ -131,33 +131,54 @@ def _condition_notify(self: threading.Condition, n: int = 1) -> None:
 
 
 class _ParkingSelector:
-    """A loop's selector: a participant's loop with nothing ready parks while it selects."""
+    """A loop's selector: a participant's loop with nothing ready parks while it selects.
+
+    A post from another thread (``call_soon_threadsafe``) holds the clock until the loop's
+    next ``select`` has returned: the post wakes that ``select`` (it writes to the loop's
+    self-pipe after its hold is counted), and the loop runs (unparked) from then on. So the
+    clock never sees everyone idle with a callback on its way, whichever comes first.
+    """
 
     def __init__(self, selector: Any, loop: asyncio.AbstractEventLoop) -> None:
         self._selector = selector
         self._loop = loop
-        self.participant: Participant | None = None
+        self._holds = 0
+        self._holds_lock = _thread.allocate_lock()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._selector, name)
+
+    def hold(self, clock: Clock) -> None:
+        """A post is on its way to this loop (before it is queued)."""
+        clock.hold()
+        with self._holds_lock:
+            self._holds += 1
+
+    def _release_holds(self) -> None:
+        with self._holds_lock:
+            holds, self._holds = self._holds, 0
+        if holds and _clock is not None:
+            _clock.release(holds)
 
     def select(self, timeout: float | None = None) -> Any:
         clock = _clock
         p = clock.current() if clock is not None else None
         if p is None or timeout is not None and timeout <= 0:
-            return self._selector.select(timeout)
+            try:
+                return self._selector.select(timeout)
+            finally:
+                self._release_holds()
         assert clock is not None
-        self.participant = p
         clock.park(p, None if timeout is None else clock.now() + timeout, self._wake)
-        if self._loop._ready:  # type: ignore[attr-defined]
-            # Posted from another thread between the loop's look and the park (the poster
-            # unparks after posting, under a hold: see _call_soon_threadsafe).
-            clock.unpark(p)
-            timeout = 0
         try:
             return self._selector.select(timeout)
         finally:
             clock.unpark(p)
+            self._release_holds()
+
+    def close(self) -> None:
+        self._release_holds()
+        self._selector.close()
 
     def _wake(self) -> None:
         if not self._loop.is_closed():
@@ -170,20 +191,10 @@ def _loop_init(self: Any, selector: Any = None) -> None:
 
 
 def _call_soon_threadsafe(self: Any, callback: Any, *args: Any, context: Any = None) -> Any:
-    clock = _clock
-    p = getattr(getattr(self, "_selector", None), "participant", None)
-    if p is None or clock is None:
-        return _original["call_soon_threadsafe"](self, callback, *args, context=context)
-    # Held from before the post until the loop is unparked: if the loop parked in between,
-    # it either sees the callback (and unparks) or is unparked here; the clock never sees
-    # everyone idle with the callback on its way.
-    clock.hold()
-    try:
-        handle = _original["call_soon_threadsafe"](self, callback, *args, context=context)
-        clock.unpark(p)
-        return handle
-    finally:
-        clock.release()
+    selector = getattr(self, "_selector", None)
+    if _clock is not None and isinstance(selector, _ParkingSelector) and not self.is_closed():
+        selector.hold(_clock)
+    return _original["call_soon_threadsafe"](self, callback, *args, context=context)
 
 
 def install(clock: Clock) -> None:
