@@ -5,6 +5,8 @@
   ``process_medium``, ``private_medium``);
 - ``air_medium``: ``AirMedium``, the medium with air time (the default): advertising, scan
   and connection events, radio time, timeline;
+- ``linklayer``: ``LinkLayer``, the interface the media call on a controller (each
+  method's contract), which ``VirtualController`` implements;
 - ``link``: ``Link`` / ``LinkEnd``, an LE connection and each end's LL state and queue;
 - ``airtime``: pure arithmetic of air time, throughput, energy and discovery;
 - ``channel``: pure arithmetic of the channel (path loss, RSSI, errors, capture, CSA);

@@ -43,7 +43,7 @@ from .link import CONTROL_PDU_SIZE, LLID_CONTROL, Link, LinkEnd
 from .medium import ADV_DIRECT_IND, AdvPdu, Medium, ScanRecord
 
 if TYPE_CHECKING:
-    from ..controller import VirtualController
+    from .linklayer import LinkLayer
 
 _CHANNEL_GAP_US = 200  # radio retune between two advertising channels
 # a pair is clear (nothing drawn) when a longest PDU (251 octets and a MIC) faded this many
@@ -93,7 +93,7 @@ class _Transmission:
 
     __slots__ = ("channel", "start", "end", "sender")
 
-    def __init__(self, channel: int, start: float, end: float, sender: Any) -> None:
+    def __init__(self, channel: int, start: float, end: float, sender: LinkLayer) -> None:
         self.channel = channel
         self.start = start
         self.end = end
@@ -104,7 +104,7 @@ class _Transmission:
 class _AdvEvent:
     """An advertising event under way: its PDU goes on each channel in turn."""
 
-    advertiser: Any
+    advertiser: LinkLayer
     pdu: AdvPdu
     channels: Sequence[int]
     start: float
@@ -147,21 +147,19 @@ class AirMedium(Medium):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._devices: dict[VirtualController, _Device] = {}
+        self._devices: dict[LinkLayer, _Device] = {}
         # Devices that left, oldest first: their timelines (activity()) and radio time. The
         # controllers themselves are not kept (a detached controller must be freed);
         # ``_gone`` answers energy(controller) for as long as someone else keeps one.
         self._departed: deque[_Device] = deque()
         self._departed_spans = 0
-        self._gone: weakref.WeakKeyDictionary[VirtualController, _Device] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._gone: weakref.WeakKeyDictionary[LinkLayer, _Device] = weakref.WeakKeyDictionary()
         self.profile: CurrentProfile = NRF52832
         event_length = self.options.event_length_ms
         self.event_length_us = None if event_length is None else event_length * 1000.0
         # Each device's radio: until when it is in a connection event, and of which link
         # (one radio serves one event at a time; see ``_scheduled``).
-        self._radio_busy: dict[VirtualController, tuple[float, Link]] = {}
+        self._radio_busy: dict[LinkLayer, tuple[float, Link]] = {}
         self._adv_end = 0.0  # end of the advertising PDU on air now (connect's reference)
         self._adv_channel = 37  # and its channel (a SCAN_REQ or CONNECT_IND goes there)
         # what is on each advertising channel lately (collisions), oldest first
@@ -169,12 +167,12 @@ class AirMedium(Medium):
         self._clear_pairs: dict[tuple[str, str, int], bool] = {}  # see _clear
 
     # ------------------------------------------------------------------ accounting
-    def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
+    def attach(self, controller: LinkLayer, label: str | None) -> tuple[str, bytes]:
         result = super().attach(controller, label)
         self._devices[controller] = _Device(result[0], attached=self.loop.time())
         return result
 
-    def detach(self, controller: VirtualController) -> None:
+    def detach(self, controller: LinkLayer) -> None:
         device = self._devices.get(controller)
         if device is not None:
             self._settle_listening(controller, self.loop.time())
@@ -200,7 +198,7 @@ class AirMedium(Medium):
             # (whoever still holds its account keeps the radio time, not the timeline)
             oldest.activity = ActivityLog()
 
-    def account(self, controller: VirtualController) -> _Device | None:
+    def account(self, controller: LinkLayer) -> _Device | None:
         """The accounting of ``controller`` (radio time from attach to close), which stays
         valid after it leaves: ``account_energy(account)`` reports it then."""
         return self._devices.get(controller) or self._gone.get(controller)
@@ -211,12 +209,10 @@ class AirMedium(Medium):
         end = self.loop.time() if device.closed is None else device.closed
         return device.time.report((end - device.attached) * 1e6, profile or self.profile)
 
-    def _time(self, controller: VirtualController) -> RadioTime:
+    def _time(self, controller: LinkLayer) -> RadioTime:
         return self._devices[controller].time
 
-    def energy(
-        self, controller: VirtualController, profile: CurrentProfile | None = None
-    ) -> EnergyReport:
+    def energy(self, controller: LinkLayer, profile: CurrentProfile | None = None) -> EnergyReport:
         """Radio time and charge of ``controller`` from its attach to now (or its close)."""
         device = self._devices.get(controller) or self._gone[controller]
         now = self.loop.time() if device.closed is None else device.closed
@@ -244,14 +240,14 @@ class AirMedium(Medium):
         return spans
 
     # ------------------------------------------------------------------ advertising
-    def start_advertising(self, controller: VirtualController) -> None:
+    def start_advertising(self, controller: LinkLayer) -> None:
         self.stop_advertising(controller)
         when = self.loop.time() + self.random.uniform(0, 0.010)
         self._adv_timers[controller] = self.loop.call_at(
             when, self._advertising_event, controller, when
         )
 
-    def _advertising_event(self, advertiser: VirtualController, when: float) -> None:
+    def _advertising_event(self, advertiser: LinkLayer, when: float) -> None:
         """An advertising event due at ``when``: the air's times are the ones scheduled,
         not when the loop got round to them (a busy loop runs timers late and together;
         their PDUs must not pile up on the air's record)."""
@@ -357,7 +353,7 @@ class AirMedium(Medium):
         per = packet_error_rate(power, octets, phy, conditions.per)
         return per <= 0.0 or (per < 1.0 and self.random.random() >= per)
 
-    def _collided(self, sent: _Transmission, listener: VirtualController, power: float) -> bool:
+    def _collided(self, sent: _Transmission, listener: LinkLayer, power: float) -> bool:
         """Whether other PDUs on ``sent``'s channel overlapped it at ``listener`` so that it
         did not survive (it does only ``channel.CAPTURE_DB`` above them all)."""
         others = [
@@ -370,7 +366,7 @@ class AirMedium(Medium):
         ]
         return bool(others) and not captured(power, others)
 
-    def _hears(self, listener: VirtualController, channel: int, t: float) -> bool:
+    def _hears(self, listener: LinkLayer, channel: int, t: float) -> bool:
         listening = self._devices[listener].listening
         if listening is None:
             return False
@@ -382,7 +378,7 @@ class AirMedium(Medium):
             return False
         return airtime.ADV_CHANNELS[k % 3] == channel
 
-    def start_listening(self, controller: VirtualController) -> None:
+    def start_listening(self, controller: LinkLayer) -> None:
         interval, window = controller.listen_parameters()
         kind = "connecting" if controller.initiating is not None else "scanning"
         device = self._devices[controller]
@@ -395,13 +391,13 @@ class AirMedium(Medium):
         now = self.loop.time()
         device.listening = _Listening(now, interval, window, now, kind, now)
 
-    def stop_listening(self, controller: VirtualController) -> None:
+    def stop_listening(self, controller: LinkLayer) -> None:
         if controller in self.listeners:
             self._settle_listening(controller, self.loop.time())
             self._devices[controller].listening = None
         self.listeners.discard(controller)
 
-    def _settle_listening(self, controller: VirtualController, now: float) -> None:
+    def _settle_listening(self, controller: LinkLayer, now: float) -> None:
         """Count the RX time of scan windows since the last settle, in closed form."""
         device = self._devices.get(controller)
         if device is None or device.listening is None:
@@ -432,7 +428,7 @@ class AirMedium(Medium):
                 self._log_failure(watcher)
 
     def scan_request(
-        self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
+        self, scanner: LinkLayer, pdu: AdvPdu, address_type: int, address: bytes
     ) -> bytes | None:
         """SCAN_REQ and SCAN_RSP, each lost like any PDU (the scanner tries again at a
         later event, as its duplicate filter has not seen the response)."""
@@ -450,8 +446,8 @@ class AirMedium(Medium):
 
     def _gets(
         self,
-        sender: VirtualController,
-        receiver: VirtualController,
+        sender: LinkLayer,
+        receiver: LinkLayer,
         octets: int,
         channel: int,
         phy: int = airtime.PHY_1M,
@@ -462,7 +458,7 @@ class AirMedium(Medium):
             return True
         return self._survives(self.rx_power(sender, receiver), octets, phy, channel)
 
-    def _clear(self, sender: VirtualController, receiver: VirtualController, phy: int) -> bool:
+    def _clear(self, sender: LinkLayer, receiver: LinkLayer, phy: int) -> bool:
         """Whether nothing from ``sender`` to ``receiver`` can be lost: no extra loss, and
         even a longest packet faded ``_CLEAR_SIGMAS`` deviations down has no bit error
         (kept per pair until the conditions change)."""
@@ -477,7 +473,16 @@ class AirMedium(Medium):
             clear = self._clear_pairs[key] = packet_error_rate(worst, _LONGEST_PDU, phy) < 1e-12
         return clear
 
-    def connect(self, initiator, pdu, address_type, address, interval, latency, timeout):  # type: ignore[no-untyped-def]
+    def connect(
+        self,
+        initiator: LinkLayer,
+        pdu: AdvPdu,
+        address_type: int,
+        address: bytes,
+        interval: int,
+        latency: int,
+        timeout: int,
+    ) -> Link | None:
         # a CONNECT_IND the advertiser does not get makes no link: it advertises on, and
         # the initiator tries again at its next event
         payload = airtime.CONNECT_IND_PAYLOAD
@@ -922,7 +927,7 @@ class AirMedium(Medium):
                 link.state.timer = None
         super().close_link(link)
 
-    def lose_link(self, link: Link, silent: VirtualController | None = None) -> None:
+    def lose_link(self, link: Link, silent: LinkLayer | None = None) -> None:
         """A side went silent: the other notices after the supervision timeout."""
         if not link.alive:
             return
@@ -942,7 +947,7 @@ class AirMedium(Medium):
         logging.getLogger(__name__).exception("%r failed in an air-time event", what)
 
 
-def _ends_of(link: Link) -> tuple[VirtualController, VirtualController]:
+def _ends_of(link: Link) -> tuple[LinkLayer, LinkLayer]:
     return link.central.controller, link.peripheral.controller
 
 

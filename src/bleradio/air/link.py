@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .channel import CHANNEL_MAP_ALL, csa1, csa2
 
 if TYPE_CHECKING:
-    from ..controller import VirtualController
+    from .linklayer import LinkLayer
+    from .medium import Medium
 
 LLID_CONTINUATION = 1
 LLID_START = 2
@@ -117,7 +118,7 @@ class LinkEnd:
         "held",
     )
 
-    def __init__(self, controller: VirtualController, handle: int, role: int, link: Link) -> None:
+    def __init__(self, controller: LinkLayer, handle: int, role: int, link: Link) -> None:
         self.controller = controller
         self.handle = handle
         self.role = role
@@ -192,10 +193,10 @@ class Link:
 
     def __init__(
         self,
-        medium: Any,
-        central: VirtualController,
+        medium: Medium,
+        central: LinkLayer,
         central_handle: int,
-        peripheral: VirtualController,
+        peripheral: LinkLayer,
         peripheral_handle: int,
         interval: int,
         latency: int,
@@ -235,7 +236,7 @@ class Link:
         if self.alive:
             self.medium.kick(self)
 
-    def end_of(self, controller: VirtualController) -> LinkEnd:
+    def end_of(self, controller: LinkLayer) -> LinkEnd:
         return self.central if self.central.controller is controller else self.peripheral
 
     def __repr__(self) -> str:

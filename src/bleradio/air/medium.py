@@ -40,7 +40,7 @@ from .link import CENTRAL, LLID_CONTROL, Link, LinkEnd
 from .scenario import Position, Scenario
 
 if TYPE_CHECKING:
-    from ..controller import VirtualController
+    from .linklayer import LinkLayer
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class AdvPdu:
 
     def __init__(
         self,
-        advertiser: VirtualController,
+        advertiser: LinkLayer,
         pdu_type: int,
         address_type: int,
         address: bytes,
@@ -255,12 +255,12 @@ class Medium:
         self._powers: dict[tuple[str, str], float] = {}  # mean power per (sender, receiver)
         self._scenario_timers: list[asyncio.TimerHandle] = []
         self._scenario_started = False
-        self.controllers: list[VirtualController] = []
+        self.controllers: list[LinkLayer] = []
         self._addresses: set[bytes] = set()
         self._labels: set[str] = set()
         self._counter = 0
-        self._adv_timers: dict[VirtualController, asyncio.TimerHandle | asyncio.Handle] = {}
-        self.listeners: set[VirtualController] = set()
+        self._adv_timers: dict[LinkLayer, asyncio.TimerHandle | asyncio.Handle] = {}
+        self.listeners: set[LinkLayer] = set()
         self.links: set[Link] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         # called with a ScanRecord when a scan ends (air-time medium only)
@@ -279,7 +279,7 @@ class Medium:
         return self._loop
 
     # ------------------------------------------------------------------ membership
-    def attach(self, controller: VirtualController, label: str | None) -> tuple[str, bytes]:
+    def attach(self, controller: LinkLayer, label: str | None) -> tuple[str, bytes]:
         """Add a controller; returns its label and public address (6 bytes, little-endian)."""
         _ = self.loop
         if not self._scenario_started:
@@ -308,7 +308,7 @@ class Medium:
                 return address
             n += 1
 
-    def detach(self, controller: VirtualController) -> None:
+    def detach(self, controller: LinkLayer) -> None:
         """Remove a controller abruptly: its advertising stops, its peers lose their links."""
         self.stop_advertising(controller)
         self.listeners.discard(controller)
@@ -320,16 +320,16 @@ class Medium:
             self._labels.discard(controller.label)
 
     # ------------------------------------------------------------------ advertising
-    def start_advertising(self, controller: VirtualController) -> None:
+    def start_advertising(self, controller: LinkLayer) -> None:
         self.stop_advertising(controller)
         self._adv_timers[controller] = self.loop.call_soon(self._advertising_event, controller)
 
-    def stop_advertising(self, controller: VirtualController) -> None:
+    def stop_advertising(self, controller: LinkLayer) -> None:
         handle = self._adv_timers.pop(controller, None)
         if handle is not None:
             handle.cancel()
 
-    def _advertising_event(self, advertiser: VirtualController) -> None:
+    def _advertising_event(self, advertiser: LinkLayer) -> None:
         pdu = advertiser.current_adv_pdu()
         if pdu is None:
             self._adv_timers.pop(advertiser, None)
@@ -356,7 +356,7 @@ class Medium:
             for channel in channels[1:]:
                 capture.adv(pdu, channel, self.loop.time())
 
-    def start_listening(self, controller: VirtualController) -> None:
+    def start_listening(self, controller: LinkLayer) -> None:
         """A controller started scanning or initiating: it hears advertisers from now on."""
         if controller in self.listeners:
             return
@@ -365,10 +365,10 @@ class Medium:
         # waiting up to one advertising interval for each.
         self.loop.call_soon(self._catch_up, controller)
 
-    def stop_listening(self, controller: VirtualController) -> None:
+    def stop_listening(self, controller: LinkLayer) -> None:
         self.listeners.discard(controller)
 
-    def _catch_up(self, listener: VirtualController) -> None:
+    def _catch_up(self, listener: LinkLayer) -> None:
         for advertiser in list(self._adv_timers):
             if listener not in self.listeners:
                 return
@@ -386,7 +386,7 @@ class Medium:
         once, so there is nothing to judge: watchers hear only from the air-time medium."""
 
     def scan_request(
-        self, scanner: VirtualController, pdu: AdvPdu, address_type: int, address: bytes
+        self, scanner: LinkLayer, pdu: AdvPdu, address_type: int, address: bytes
     ) -> bytes | None:
         """SCAN_REQ from ``scanner``; returns the SCAN_RSP data, or None if not answered."""
         if pdu.advertiser.current_adv_pdu() is not pdu:
@@ -398,7 +398,7 @@ class Medium:
 
     def connect(
         self,
-        initiator: VirtualController,
+        initiator: LinkLayer,
         pdu: AdvPdu,
         address_type: int,
         address: bytes,
@@ -507,7 +507,7 @@ class Medium:
         if self.capture is not None:
             self.capture.link_closed(link)
 
-    def lose_link(self, link: Link, silent: VirtualController | None = None) -> None:
+    def lose_link(self, link: Link, silent: LinkLayer | None = None) -> None:
         """The link is lost (a side went silent): the other side times out (0x08)."""
         if not link.alive:
             return
@@ -516,11 +516,11 @@ class Medium:
             if end.controller is not silent:
                 end.controller.on_link_lost(end)
 
-    def links_of(self, controller: VirtualController) -> list[Link]:
+    def links_of(self, controller: LinkLayer) -> list[Link]:
         return [link for link in self.links if controller in _ends(link)]
 
     # ------------------------------------------------------------------ channel
-    def mean_power(self, sender: VirtualController, receiver: VirtualController) -> float:
+    def mean_power(self, sender: LinkLayer, receiver: LinkLayer) -> float:
         """What ``receiver`` gets of ``sender``, in dBm before fading (-inf: nothing)."""
         key = (sender.label, receiver.label)
         power = self._powers.get(key)
@@ -530,11 +530,11 @@ class Medium:
             power = self._powers[key] = self.conditions.mean_power_dbm(*key)
         return power
 
-    def rx_power(self, sender: VirtualController, receiver: VirtualController) -> float:
+    def rx_power(self, sender: LinkLayer, receiver: LinkLayer) -> float:
         """The power of one packet from ``sender`` at ``receiver``: mean and fading, dBm."""
         return self.mean_power(sender, receiver) + self.random.gauss(0, channel.FADING_SIGMA_DB)
 
-    def rssi(self, a: VirtualController, b: VirtualController) -> int:
+    def rssi(self, a: LinkLayer, b: LinkLayer) -> int:
         """The RSSI ``b`` measures for a packet from ``a`` (path loss, walls and fading)."""
         return channel.rssi(self.rx_power(a, b))
 
@@ -624,11 +624,11 @@ class Medium:
         keeps it; a fast medium has no radio time to draw."""
         return []
 
-    def energy(self, controller: VirtualController, profile: Any = None) -> Any:
+    def energy(self, controller: LinkLayer, profile: Any = None) -> Any:
         """Radio time and charge of a device: only the air-time medium keeps them."""
         raise RuntimeError("energy figures need the air-time medium (fast=False)")
 
-    def account(self, controller: VirtualController) -> Any:
+    def account(self, controller: LinkLayer) -> Any:
         """What to keep of a device to report its energy after it left and was freed (the
         air-time medium's record of its radio time); None here: no air time."""
         return None
@@ -638,7 +638,7 @@ class Medium:
         raise RuntimeError("energy figures need the air-time medium (fast=False)")
 
 
-def _ends(link: Link) -> tuple[VirtualController, VirtualController]:
+def _ends(link: Link) -> tuple[LinkLayer, LinkLayer]:
     return link.central.controller, link.peripheral.controller
 
 

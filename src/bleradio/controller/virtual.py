@@ -38,7 +38,9 @@ from .procedures import LinkProcedures
 
 
 class VirtualController(Links, LinkProcedures, Gap, Addressing, ControllerCore):
-    """An LE controller attached to a medium; one per host."""
+    """An LE controller attached to a medium; one per host. The medium calls it through
+    ``bleradio.air.linklayer.LinkLayer`` (tests/radio/test_linklayer.py checks it has all
+    of it)."""
 
     def __init__(self, medium: Medium, label: str | None = None) -> None:
         super().__init__(medium, label)
