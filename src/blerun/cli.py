@@ -208,6 +208,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.svg",
         help="draw each program's radio activity on one time axis into FILE.svg",
     )
+    p.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="run the radio and every program on one simulated clock: waiting costs no wall "
+        "time (--timeout is then in simulated seconds)",
+    )
     _add_fast(p)
 
     p = _subparser(
@@ -326,6 +332,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             profile=profile,
             timeline=args.timeline,
             capture=args.capture,
+            virtual_time=args.virtual_time,
         )
     except (run.ProgramNotFound, RadioOptionError, ValueError) as exc:
         print(f"aioble run: {exc}", file=sys.stderr)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import itertools
 import logging
 import os
 import signal
 import sys
 from collections.abc import Mapping
 
+import vclock
 from blerun.radio import RADIO_VARIABLES
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ async def read_line(stream: asyncio.StreamReader) -> bytes:
     except asyncio.LimitOverrunError as long_line:
         return await stream.readexactly(long_line.consumed)
 
+
 # Stopping: SIGINT (KeyboardInterrupt, so `finally` blocks run), then SIGTERM, then SIGKILL.
 INT_GRACE_S = 2.0
 TERM_GRACE_S = 1.0
@@ -40,10 +43,21 @@ def interpreter_command(*args: str) -> list[str]:
 
 
 def child_env(radio_env: Mapping[str, str], **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in RADIO_VARIABLES}
+    """The runner's environment for a child, less the variables that choose a radio and a
+    clock (the run's own are in ``radio_env`` and ``extra``; an empty value is left out)."""
+    env = {k: v for k, v in os.environ.items() if k not in RADIO_VARIABLES and k != vclock.ENV}
     env.update(radio_env)
-    env.update(extra)
+    env.update({k: v for k, v in extra.items() if v})
     return env
+
+
+def clock_name(name: str) -> str:
+    """A program's name on the run's simulated clock: unique in this process (several runs
+    may share its clock), one word."""
+    return f"{''.join(c if c.isalnum() else '_' for c in name)}.{next(_clock_names)}"
+
+
+_clock_names = itertools.count(1)
 
 
 def _die_with_parent() -> None:
@@ -79,8 +93,13 @@ async def stop(
     *,
     int_grace: float = INT_GRACE_S,
     term_grace: float = TERM_GRACE_S,
+    clock: str | None = None,
 ) -> int:
-    """Stop `proc` (SIGINT, then SIGTERM, then SIGKILL after the graces); its exit status."""
+    """Stop `proc` (SIGINT, then SIGTERM, then SIGKILL after the graces); its exit status.
+    `clock`: its name on this process's simulated clock, which then waits for its shutdown."""
+    master = vclock.master()
+    if clock and master is not None and proc.returncode is None:
+        master.hold(clock)
     for sig, grace in ((signal.SIGINT, int_grace), (signal.SIGTERM, term_grace)):
         if proc.returncode is not None:
             return proc.returncode
@@ -89,7 +108,9 @@ async def stop(
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
         try:
-            return await asyncio.wait_for(proc.wait(), grace)
+            # Graces in wall time: on a simulated clock the program's shutdown is not waited
+            # for by the clock, so a jump could end a simulated grace at once.
+            return await vclock.wall_wait_for(proc.wait(), grace)
         except TimeoutError:
             logger.debug("pid %d still running after %s", proc.pid, sig.name)
     kill_group(proc)

@@ -10,6 +10,9 @@ stopping all of them.
 
 Exit status (`RunResult.exit_status`): 124 on timeout; else the status of the first
 program, in the order given, that failed (128+N for a program killed by signal N); else 0.
+
+With `virtual_time`, the runner's process (its radio) and every program run on one
+simulated clock (`vclock`): waiting costs no wall time, and `timeout` is in simulated seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import vclock
 from blerun import procs
 from blerun.advice import scan_warning
 from blerun.energy import EnergyRow, energy_rows, format_energy_table
@@ -133,16 +137,25 @@ async def run_programs_async(
     profile: Any = None,
     timeline: str | None = None,
     capture: str | None = None,
+    virtual_time: bool = False,
 ) -> RunResult:
     """Run `paths` as described in the module docstring; `out` gets the programs' prefixed
     lines (then, with `energy`, the table of each program's radio time and charge), `err`
     the runner's own messages (`profile`: a `bleradio.air.airtime.CurrentProfile` for the
     energy figures, else the radio's default). With `timeline`, the radio's activity is drawn to that SVG
     file. With `capture`, a directory: each program's HCI traffic goes to NAME.btsnoop
-    there and the virtual radio's air to air.pcap. Raises ProgramNotFound (a missing
+    there and the virtual radio's air to air.pcap. With `virtual_time` (or whenever this
+    process serves a simulated clock: `vclock.install(serve=True)`, which `run_programs`
+    does), the programs follow this process's clock. Raises ProgramNotFound (a missing
     file) or bleradio.capture.CaptureError (an unusable `capture`) before starting anything."""
     if not paths:
         raise ValueError("no program to run")
+    master = vclock.master()
+    if virtual_time and master is None:
+        raise ValueError(
+            "virtual_time needs this process on a simulated clock that serves others: "
+            "vclock.install(serve=True) before its event loop starts (run_programs does it)"
+        )
     for p in paths:
         if not os.path.isfile(p):
             raise ProgramNotFound(f"no such file: {p}")
@@ -162,38 +175,46 @@ async def run_programs_async(
         warn_about_scans(radio.server, "aioble run", err)
         started: list[asyncio.subprocess.Process] = []
         pumps: list[asyncio.Task[None]] = []
+        clock_names = [procs.clock_name(name) for name in names]
+        clocks = [master.expect(name) if master else "" for name in clock_names]
         try:
-            for name, path in zip(names, paths, strict=True):
+            for name, path, clock in zip(names, paths, clocks, strict=True):
                 proc = await procs.spawn(
                     procs.interpreter_command(path),
-                    env=procs.child_env(radio.env, AIOBLE_LABEL=name),
+                    env=procs.child_env(radio.env, AIOBLE_LABEL=name, AIOBLE_VIRTUAL_TIME=clock),
                 )
                 started.append(proc)
                 assert proc.stdout is not None and proc.stderr is not None
                 pumps.append(asyncio.create_task(_pump(proc.stdout, name, prefixer, False)))
                 pumps.append(asyncio.create_task(_pump(proc.stderr, name, prefixer, True)))
 
-            def report(result: ProgramResult, task: asyncio.Task[int]) -> None:
+            def report(result: ProgramResult, clock: str, task: asyncio.Task[int]) -> None:
+                if master is not None:
+                    master.forget(clock)
                 if not task.cancelled() and task.result() != 0 and not result.stopped:
                     print(f"aioble run: {result.name} {_status_text(task.result())}", file=err)
 
             waits = []
-            for proc, result in zip(started, results, strict=True):
+            for proc, result, clock in zip(started, results, clock_names, strict=True):
                 task = asyncio.create_task(proc.wait())
-                task.add_done_callback(lambda t, r=result: report(r, t))
+                task.add_done_callback(lambda t, r=result, c=clock: report(r, c, t))
                 waits.append(task)
             done, _ = await asyncio.wait({waits[-1]}, timeout=timeout)
             timed_out = not done
         finally:
             # Stop whatever still runs (also when this task is cancelled, e.g. by Ctrl-C).
-            still = [(p, r) for p, r in zip(started, results, strict=False) if p.returncode is None]
-            for _, r in still:
+            still = [
+                (p, r, c)
+                for p, r, c in zip(started, results, clock_names, strict=False)
+                if p.returncode is None
+            ]
+            for _, r, _ in still:
                 r.stopped = True
-            await asyncio.gather(*(procs.stop(p) for p, _ in still))
+            await asyncio.gather(*(procs.stop(p, clock=c) for p, _, c in still))
             for p in started:
                 procs.kill_group(p)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*pumps), 2.0)
+                await vclock.wall_wait_for(asyncio.gather(*pumps), 2.0)
             for p in pumps:
                 p.cancel()
         if energy:
@@ -208,7 +229,7 @@ async def run_programs_async(
         out.write(format_energy_table(energy_table))
         out.flush()
     if timed_out:
-        run.still_running = [r.name for _, r in still]
+        run.still_running = [r.name for _, r, _ in still]
         print(
             f"aioble run: timed out after {timeout:g} s; still running: "
             + ", ".join(run.still_running),
@@ -245,5 +266,8 @@ def _write_timeline(radio: PrivateRadio, path: str, names: Sequence[str], err: T
 
 
 def run_programs(paths: Sequence[str], **kwargs: Any) -> RunResult:
-    """`run_programs_async` in a fresh event loop."""
+    """`run_programs_async` in a fresh event loop (with `virtual_time=True`, this process
+    goes on a simulated clock first, for good)."""
+    if kwargs.get("virtual_time") and vclock.master() is None:
+        vclock.install(serve=True)
     return asyncio.run(run_programs_async(paths, **kwargs))

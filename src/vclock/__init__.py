@@ -12,18 +12,21 @@ Threads count towards the clock only when enlisted: ``enlist(thread)`` before ``
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from . import patches
 from .clock import Clock, Participant, real_monotonic, real_sleep, real_time
 from .remote import Client, Master, Traffic, program_traffic
 
 ENV = "AIOBLE_VIRTUAL_TIME"
+T = TypeVar("T")
 
 _master: Master | None = None
+_follower_name: str | None = None
 
 
 def current() -> Clock | None:
@@ -35,8 +38,8 @@ def install(*, serve: bool = False) -> Clock:
     """Put this process on a simulated clock of its own (and enlist the calling thread);
     ``serve``: also accept other processes (``master()``)."""
     clock = Clock()
-    patches.install(clock)
     clock.enlist_current()
+    patches.install(clock)
     if serve:
         _start_master(clock)
     return clock
@@ -55,11 +58,18 @@ def master() -> Master | None:
 
 def follow(address: str, name: str) -> Clock:
     """Put this process on the clock of the master at ``address`` (HOST:PORT)."""
+    global _follower_name
     clock = Clock()
+    clock.enlist_current()  # (first: with no participant the clock would report idle)
     Client(clock, address, name)
     patches.install(clock)
-    clock.enlist_current()
+    _follower_name = name
     return clock
+
+
+def follower_name() -> str | None:
+    """The name this process has on a run's clock (``follow``), or None."""
+    return _follower_name
 
 
 def install_from_env(environ: Any = os.environ) -> Clock | None:
@@ -76,6 +86,35 @@ def install_from_env(environ: Any = os.environ) -> Clock | None:
     if not sep or ":" not in address or not name:
         raise ValueError(f"{ENV}={value!r}: expected 1, 0 or HOST:PORT/NAME")
     return follow(address, name)
+
+
+async def wall_wait_for(aw: Awaitable[T], timeout: float) -> T:
+    """``asyncio.wait_for`` with ``timeout`` in wall-clock seconds, also on a simulated clock
+    (a grace given to another process, whose work the clock does not wait for)."""
+    if current() is None:
+        return await asyncio.wait_for(aw, timeout)
+    loop = asyncio.get_running_loop()
+    expired: asyncio.Future[None] = loop.create_future()
+
+    def expire() -> None:
+        if not expired.done():
+            expired.set_result(None)
+
+    timer = threading.Timer(timeout, loop.call_soon_threadsafe, (expire,))
+    timer.daemon = True
+    timer.start()
+    task = asyncio.ensure_future(aw)
+    try:
+        await asyncio.wait({task, expired}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        timer.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    raise TimeoutError
 
 
 def enlist(thread: threading.Thread) -> threading.Thread:
@@ -118,6 +157,7 @@ __all__ = [
     "current",
     "enlist",
     "follow",
+    "follower_name",
     "install",
     "install_from_env",
     "master",
@@ -125,4 +165,5 @@ __all__ = [
     "real_monotonic",
     "real_sleep",
     "real_time",
+    "wall_wait_for",
 ]

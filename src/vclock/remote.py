@@ -51,6 +51,7 @@ class _Remote:
     sock: socket.socket | None = None
     send_lock: threading.Lock = field(default_factory=threading.Lock)
     idle: bool = False
+    held: bool = False  # counted as running whatever it reports (hold)
     deadline: float | None = None
     rx: int = 0
     tx: int = 0
@@ -94,11 +95,12 @@ class Master:
         self.clock.kick()
 
     def hold(self, name: str) -> None:
-        """Count the program as running until it next reports (the runner is about to wake it
-        by a way the clock does not see: a signal)."""
+        """Count the program as running until its process ends (the runner is about to stop
+        it by a way the clock does not see: a signal; its shutdown then runs in wall time)."""
         with self._lock:
             remote = self._remotes.get(name)
             if remote is not None:
+                remote.held = True
                 remote.idle = False
 
     def traffic(self, name: str) -> Traffic:
@@ -182,7 +184,7 @@ class Master:
                         remote.deadline = None if words[1] == b"-" else float(words[1])
                         remote.rx = int(words[2])
                         remote.tx = int(words[3])
-                        remote.idle = True
+                        remote.idle = not remote.held
                     self.clock.kick()
                 elif kind == b"A" and remote is not None:
                     remote.acked.set()

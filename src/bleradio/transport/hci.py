@@ -16,6 +16,8 @@ import logging
 
 from bumble.transport.common import ParserSource, Transport, TransportSink
 
+import vclock
+
 from ..air.medium import process_medium
 from ..capture import snoop_transport
 from ..config import RadioConfig, parse_host_port
@@ -73,7 +75,14 @@ async def _open_radio(config: RadioConfig, label: str | None) -> Transport:
     if config.kind == "shared":
         assert config.address is not None
         host, port = parse_host_port(config.address, what="shared radio address")
-        return await open_tcp(host, port, hello=encode_hello(label), what="the shared radio")
+        clock = vclock.follower_name()
+        return await open_tcp(
+            host,
+            port,
+            hello=encode_hello(label, clock),
+            what="the shared radio",
+            traffic=vclock.program_traffic if clock else None,
+        )
     if config.kind == "hci":
         assert config.transport is not None
         return await _open_bumble_transport(config.transport)

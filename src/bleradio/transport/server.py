@@ -31,6 +31,9 @@ from typing import Any
 
 from bumble.transport.common import PacketParser
 
+import vclock
+from vclock import Traffic
+
 from ..air.medium import DeviceInfo, Medium, MediumOptions, ScanRecord, format_address
 from ..capture import capture_from_env
 from ..controller import VirtualController
@@ -117,6 +120,9 @@ class _Connection(asyncio.Protocol):
         self._grace: asyncio.TimerHandle | None = None
         self._gone = False  # cut off, closed or lost: write and read nothing more
         self._warned = False
+        # On a run's simulated clock: the count of H4 bytes handled each way, by the master
+        # (vclock.remote), which jumps only once both sides have handled all of them.
+        self.traffic: Traffic | None = None
 
     # ------------------------------------------------------------------ asyncio
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -190,6 +196,8 @@ class _Connection(asyncio.Protocol):
         except Exception as error:  # (Bumble's parser: InvalidPacketError, ValueError...)
             self.cut_off(f"malformed H4 data ({error})")
             return
+        if self.traffic is not None:
+            self.traffic.received += len(chunk)
         if self._pending and not self._gone and not self._write_paused:
             self._feeding = True
             asyncio.get_running_loop().call_soon(self._feed)
@@ -225,6 +233,10 @@ class _Connection(asyncio.Protocol):
                 label = body.get("label") if isinstance(body, dict) else None
                 if label is not None:
                     label = str(label)
+                clock = body.get("clock") if isinstance(body, dict) else None
+                master = vclock.master()
+                if clock is not None and master is not None:
+                    self.traffic = master.traffic(str(clock))
             except ValueError:
                 self._warn("radio: unreadable hello body from a client; it joins with no label")
             rest = bytes(head[start + size :])
@@ -262,6 +274,8 @@ class _Connection(asyncio.Protocol):
         if self._gone or transport is None or transport.is_closing():
             return
         transport.write(packet)
+        if self.traffic is not None:
+            self.traffic.sent += len(packet)
         backlog = transport.get_write_buffer_size()
         if backlog > self.server.max_backlog:
             self.cut_off(f"{backlog} bytes wait for it (it reads nothing)")

@@ -19,18 +19,23 @@ from typing import Any
 
 from bumble.transport.common import ParserSource, Transport
 
+from vclock import Traffic
+
 logger = logging.getLogger(__name__)
 
 # The hello a client of an `aioble radio` server sends before any H4 traffic:
 #   HELLO_MAGIC (10 bytes) + body length (uint16 LE) + body (UTF-8 JSON object).
 # Its first byte, 0x00, is no H4 packet type, so a server tells it from a plain Bumble
-# `tcp-client` that starts with H4 at once. Body keys: "label" (str, optional).
+# `tcp-client` that starts with H4 at once. Body keys: "label" (str, optional), "clock"
+# (str, optional: the name the process has on the simulated clock of the run, whose master
+# then counts the bytes of this connection: vclock.remote).
 HELLO_MAGIC = b"\x00BLERADIO1"
 HELLO_MAX_BODY = 4096
 
 
-def encode_hello(label: str | None) -> bytes:
-    body = json.dumps({"label": label} if label else {}).encode()
+def encode_hello(label: str | None, clock: str | None = None) -> bytes:
+    fields = {"label": label, "clock": clock}
+    body = json.dumps({key: value for key, value in fields.items() if value}).encode()
     return HELLO_MAGIC + struct.pack("<H", len(body)) + body
 
 
@@ -60,10 +65,11 @@ def quickack(sock: Any) -> None:
 
 
 class _TcpSource(asyncio.Protocol, ParserSource):
-    def __init__(self) -> None:
+    def __init__(self, traffic: Traffic | None = None) -> None:
         ParserSource.__init__(self)
         self.sock: Any = None
         self.transport: asyncio.Transport | None = None
+        self.traffic = traffic
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -78,6 +84,8 @@ class _TcpSource(asyncio.Protocol, ParserSource):
         except Exception:
             logger.exception("invalid H4 data from the radio; resynchronising")
             self.parser.reset()
+        if self.traffic is not None:
+            self.traffic.received += len(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         logger.debug("HCI TCP connection lost: %s", exc)
@@ -89,22 +97,31 @@ class _TcpSource(asyncio.Protocol, ParserSource):
 
 
 class _TcpSink:
-    def __init__(self, transport: asyncio.Transport) -> None:
+    def __init__(self, transport: asyncio.Transport, traffic: Traffic | None = None) -> None:
         self.transport = transport
+        self.traffic = traffic
 
     def on_packet(self, packet: bytes) -> None:
         self.transport.write(packet)
+        if self.traffic is not None:
+            self.traffic.sent += len(packet)
 
     def close(self) -> None:
         self.transport.close()
 
 
-async def open_tcp(host: str, port: int, *, hello: bytes | None = None, what: str) -> Transport:
+async def open_tcp(
+    host: str, port: int, *, hello: bytes | None = None, what: str, traffic: Traffic | None = None
+) -> Transport:
+    """HCI over TCP; ``traffic`` counts the H4 bytes handled each way (a program on a run's
+    simulated clock: vclock.program_traffic)."""
     loop = asyncio.get_running_loop()
     try:
-        transport, source = await loop.create_connection(_TcpSource, host=host, port=port)
+        transport, source = await loop.create_connection(
+            lambda: _TcpSource(traffic), host=host, port=port
+        )
     except OSError as error:
         raise ConnectionError(f"cannot connect to {what} at {host}:{port}: {error}") from error
     if hello:
         transport.write(hello)
-    return Transport(source, _TcpSink(transport))
+    return Transport(source, _TcpSink(transport, traffic))
