@@ -1,15 +1,18 @@
 """How the advertising and connection intervals change the sensor's average current.
 
-Runs sensor.py against collector.py (``aioble run --energy`` as a library call) on the
-air-time virtual radio once per combination of intervals, each in a copy of this folder
-with its own config.py, a few at a time, and prints a markdown table from the sensor's
-energy report (nRF52832 currents):
+Runs sensor.py against collector.py (``aioble run --energy --virtual-time`` as a library
+call) on the air-time virtual radio once per combination of intervals, each in a copy of
+this folder with its own config.py, a few at a time, and prints a markdown table from the
+sensor's energy report (nRF52832 currents):
 
-    python examples/battery_sensor/table.py [--readings N] [--jobs N]
+    python examples/battery_sensor/table.py [--readings N] [--jobs N] [--real-time]
 
-Takes a few minutes. "Awake" is the time from waking to hanging up (advertising, then
-connected); the charge per reading is what a battery budget needs; the last column is
-that charge spread over one reading a minute, plus the chip's sleep current (1.9 uA).
+On simulated time (the default) it takes seconds; ``--real-time`` waits for every
+advertising and connection interval (minutes), for comparison. It prints the wall time
+and the simulated time it took. "Awake" is the time from waking to hanging up
+(advertising, then connected); the charge per reading is what a battery budget needs; the
+last column is that charge spread over one reading a minute, plus the chip's sleep current
+(1.9 uA).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import io
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import vclock
 from bleradio.air.airtime import NRF52832
 from blerun.run import run_programs_async
 
@@ -51,7 +56,9 @@ def _config(adv_ms: int, conn_ms: float | None, readings: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def measure(adv_ms: int, conn_ms: float | None, readings: int) -> dict[str, float]:
+async def measure(
+    adv_ms: int, conn_ms: float | None, readings: int, virtual_time: bool
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="battery-") as folder:
         work = Path(folder)
         for name in ("sensor.py", "collector.py"):
@@ -63,9 +70,10 @@ async def measure(adv_ms: int, conn_ms: float | None, readings: int) -> dict[str
             [str(work / name) for name in programs],
             energy=True,
             radio_options={"fast": False},
-            timeout=120,
+            timeout=120 + readings * (PERIOD_MS + ALONE_MS) / 1000,
             out=out,
             err=out,
+            virtual_time=virtual_time,
         )
     done = out.getvalue().count("| pushed " if conn_ms else "| no collector this time")
     if result.exit_status != 0 or result.energy is None or done != readings:
@@ -81,14 +89,16 @@ async def measure(adv_ms: int, conn_ms: float | None, readings: int) -> dict[str
     }
 
 
-async def main(readings: int, jobs: int) -> None:
+async def main(readings: int, jobs: int, virtual_time: bool) -> None:
     limit = asyncio.Semaphore(jobs)
 
     async def one(adv: int, conn: float | None) -> dict[str, float]:
         async with limit:
-            return await measure(adv, conn, readings)
+            return await measure(adv, conn, readings, virtual_time)
 
+    wall, simulated = vclock.real_monotonic(), time.monotonic()
     rows = await asyncio.gather(*(one(adv, conn) for adv, conn in COMBINATIONS))
+    wall, simulated = vclock.real_monotonic() - wall, time.monotonic() - simulated
     print(
         "| advertising interval | connection interval | awake per reading | "
         "radio on per reading | charge per reading | average current, 1 reading/min |"
@@ -100,12 +110,19 @@ async def main(readings: int, jobs: int) -> None:
             f"| {adv} ms | {conn_text} | {row['awake_ms']:,.0f} ms | {row['on_ms']:.1f} ms | "
             f"{row['charge_uc']:.0f} uC | {row['per_minute_ua']:.1f} uA |"
         )
+    clock = "simulated" if virtual_time else "real"
+    print(f"\n({clock} time: {simulated:.1f} s of it in {wall:.1f} s of wall time)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readings", type=int, default=5, help="readings per combination")
     parser.add_argument("--jobs", type=int, default=3, help="runs at once")
+    parser.add_argument(
+        "--real-time", action="store_true", help="wait for real (for comparison: minutes)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.readings, args.jobs))
+    if not args.real_time:
+        vclock.install(serve=True)  # (before the event loop: it runs on the clock too)
+    asyncio.run(main(args.readings, args.jobs, not args.real_time))
     sys.exit(0)
