@@ -369,10 +369,10 @@ async def _real_time(devices: int, seconds: float) -> dict[str, float]:
     lateness: list[float] = []
     original = AirMedium._event
 
-    def timed(self: AirMedium, link, n, used=0.0, dry=""):  # type: ignore[no-untyped-def]
+    def timed(self: AirMedium, link, n, used=0.0, *resumed):  # type: ignore[no-untyped-def]
         if not used and link.state is not None:
             lateness.append(self.loop.time() - (link.state.anchor + n * link.state.interval))
-        original(self, link, n, used, dry)
+        original(self, link, n, used, *resumed)
 
     AirMedium._event = timed  # type: ignore[method-assign]
     try:

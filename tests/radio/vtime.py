@@ -14,9 +14,12 @@ T = TypeVar("T")
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    def __init__(self) -> None:
+    """``lag``: every timer fires that many seconds late, as in a busy process."""
+
+    def __init__(self, lag: float = 0.0) -> None:
         super().__init__()
         self._now = 0.0
+        self._lag = lag
 
     def time(self) -> float:
         return self._now
@@ -25,15 +28,16 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         ready = self._ready  # type: ignore[attr-defined]
         scheduled = self._scheduled  # type: ignore[attr-defined]
         if not ready and scheduled:
-            when = scheduled[0]._when
+            when = scheduled[0]._when + self._lag
             if when > self._now:
                 self._now = when
         super()._run_once()  # type: ignore[misc]
 
 
-def run_virtual(main: Callable[[], Awaitable[T]], timeout: float = 600.0) -> T:
-    """Run ``main()`` on a fresh virtual-time loop; ``timeout`` is in virtual seconds."""
-    loop = VirtualTimeLoop()
+def run_virtual(main: Callable[[], Awaitable[T]], timeout: float = 600.0, lag: float = 0.0) -> T:
+    """Run ``main()`` on a fresh virtual-time loop; ``timeout`` is in virtual seconds;
+    ``lag``: how late every timer fires (seconds)."""
+    loop = VirtualTimeLoop(lag)
     try:
         return loop.run_until_complete(asyncio.wait_for(main(), timeout))
     finally:

@@ -504,11 +504,18 @@ class AirMedium(Medium):
         return link
 
     # ------------------------------------------------------------------ connection events
-    def kick(self, link: Link) -> None:
+    def kick(self, link: Link, after: float | None = None) -> None:
+        """Schedule ``link``'s next event: the first one at or after ``after`` (data queued
+        now: the loop's time) that follows the last event run.
+
+        Data left over by an event goes in the very next one: its caller passes the time
+        the event ended. A loop that runs a little late (a timer fired after the next
+        anchor) must not skip that event; it runs late, at its own time on the air.
+        """
         state: _LinkState | None = link.state
         if state is None or state.timer is not None or not link.alive:
             return
-        now = self.loop.time()
+        now = self.loop.time() if after is None else after
         n = max(state.next_event, math.ceil((now - state.anchor) / state.interval - 1e-9))
         if not link.peripheral.tx and state.latency:
             # data only for the peripheral: wait for an event it listens to
@@ -527,12 +534,16 @@ class AirMedium(Medium):
         hosts have had their turn (``waited``); refused again with nothing moved since, the
         host is holding back, and the event closes.
 
-        The more-data bit is the sender's queue at the instant of each exchange. A side
-        that sends its last queued packet while the event still has room may get more
-        from its host (credits came back during the event): the event then resumes at
-        that point in time if that side has data again (``dry`` names such sides). A
-        reply from the other host (a read response) is not that fast: it waits for the
-        next event, as on hardware.
+        The more-data bit is the sender's queue at the instant of each exchange, past the
+        PDU it sends: once the peripheral sent its last one, both bits are clear and the
+        event closes (no exchange only to acknowledge it: the central's first packet of
+        the next event does, Vol 6 Part B 4.5.6). Data left over goes in the next event,
+        even when the loop runs late past that event's anchor. A side that sends its
+        last queued packet while the event still has room may get more from its host
+        (credits came back during the event): the event then resumes at that point in
+        time if that side has data again (``dry`` names such sides). A reply from the
+        other host (a read response) is not that fast: it waits for the next event, as
+        on hardware.
 
         Each packet reaches the other side or not (``_gets``; a clean link draws
         nothing). The link layer then works as the Core Specification says (Vol 6 Part B
@@ -556,7 +567,7 @@ class AirMedium(Medium):
             if not self._scheduled(link, state, n):
                 return
         central, peripheral = link.central, link.peripheral
-        if dry and not (("c" in dry and central.tx) or ("p" in dry and peripheral.tx)):
+        if dry and not (("c" in dry and central.tx) or ("p" in dry and _more(peripheral))):
             self._end_event(link, n, used)
             return
         budget = state.interval * 1e6 - airtime.T_IFS_US
@@ -653,9 +664,11 @@ class AirMedium(Medium):
                     after_refusal = False
                 if link.state is not state:
                     break  # a parameter update took effect: the new segment takes over
-                if not central.tx and not peripheral.tx:
+                if not central.tx and not _more(peripheral):
                     # both more-data bits clear: the event closes, unless a sender's
-                    # host refills it while there is room (checked at that instant)
+                    # host refills it while there is room (checked at that instant);
+                    # a PDU the central took from the peripheral is then acknowledged
+                    # by its first packet of the next event
                     dry = ("c" if c_sent else "") + ("p" if p_sent else "")
                     empty_us = airtime.pdu_time_us(0, c_phy) + airtime.pdu_time_us(0, p_phy)
                     if dry and used + empty_us + 2 * airtime.T_IFS_US <= budget:
@@ -678,7 +691,7 @@ class AirMedium(Medium):
             self._occupy(link, state, n, used)
             self._account_event(link, state, n, used)
             if link.alive and (central.tx or peripheral.tx or not link.state.clean):
-                self.kick(link)
+                self.kick(link, after=start + used / 1e6)
             return
         self._end_event(link, n, used)
 
@@ -764,7 +777,7 @@ class AirMedium(Medium):
                     mic=central.encrypted,
                 )
                 + airtime.pdu_time_us(
-                    _octets(peripheral.tx[0] if peripheral.tx else None),
+                    _octets(_answer(peripheral)),
                     link.phy_p_to_c,
                     mic=peripheral.encrypted,
                 )
@@ -796,7 +809,7 @@ class AirMedium(Medium):
             self._drop(link)
             return False
         if link.central.tx or link.peripheral.tx or not state.clean:
-            self.kick(link)  # the next event (next_event is already n + 1)
+            self.kick(link, after=start)  # the next event (next_event is already n + 1)
         return False
 
     def _end_event(self, link: Link, n: int, used: float) -> None:
@@ -811,7 +824,7 @@ class AirMedium(Medium):
             state.busy_peripheral += 1
         state.next_event = n + 1
         if link.alive and (link.central.tx or link.peripheral.tx or not state.clean):
-            self.kick(link)
+            self.kick(link, after=state.anchor + n * state.interval + used / 1e6)
 
     def _occupy(self, link: Link, state: _LinkState, n: int, used: float) -> None:
         """Both devices' radios were in event ``n`` of ``link`` for ``used`` µs."""
@@ -949,6 +962,20 @@ class AirMedium(Medium):
 
 def _ends_of(link: Link) -> tuple[LinkLayer, LinkLayer]:
     return link.central.controller, link.peripheral.controller
+
+
+def _more(peripheral: LinkEnd) -> bool:
+    """Whether ``peripheral`` has a PDU to send beyond one the central took (which the
+    central's next packet acknowledges): its more-data bit."""
+    return len(peripheral.tx) > (1 if peripheral.held else 0)
+
+
+def _answer(peripheral: LinkEnd) -> tuple[int, Any, Any] | None:
+    """The PDU ``peripheral`` answers the central's next packet with (past its head if
+    that packet acknowledges it)."""
+    tx = peripheral.tx
+    skip = 1 if peripheral.held else 0
+    return tx[skip] if len(tx) > skip else None
 
 
 def _octets(pdu: tuple[int, Any, Any] | None, encrypted: bool = False) -> int:
