@@ -139,7 +139,11 @@ def test_set_default_phy_refuses_unsupported_phys_and_changes_nothing() -> None:
             controller.on_packet(_command(hci.HCI_LE_SET_DEFAULT_PHY_COMMAND, bytes((0, tx, rx))))
             await asyncio.sleep(0)
             seen.append(
-                (sink.packets[-1][6], controller.default_tx_phys, controller.default_rx_phys)
+                (
+                    sink.packets[-1][6],
+                    controller.procedures.default_tx_phys,
+                    controller.procedures.default_rx_phys,
+                )
             )
         return seen
 
@@ -204,7 +208,7 @@ def test_bad_packets_are_logged_once_an_interval(caplog) -> None:
                 controller.on_packet(b"\x01\x03")  # truncated
                 controller.on_packet(b"\x02\x01\x00\x05\x00abc")  # ACL to no link
             assert len(caplog.records) == 1
-            controller._warned_at -= 60  # the interval has passed
+            controller.core._warned_at -= 60  # the interval has passed
             controller.on_packet(b"\x09")
         assert len(caplog.records) == 2
         assert "1999 more bad packets" in caplog.records[1].getMessage()

@@ -101,7 +101,7 @@ def test_peripheral_at_limit_refuses_connectable_advertising() -> None:
         with pytest.raises(ProtocolError) as refused:
             await _advertise(hub)
         assert refused.value.error_code == LIMIT_EXCEEDED
-        assert not _controller(hub).advertising
+        assert not _controller(hub).gap.advertising
         # non-connectable advertising still goes on, and is heard
         await hub.stop_advertising()  # Bumble's own record of the refused set
         await _advertise(hub, connectable=False)
@@ -155,7 +155,7 @@ def test_central_at_limit_refuses_create_connection() -> None:
         assert not hub.is_le_connecting
         assert _controller(hub).initiating is None
         assert not peripherals[2].connections
-        assert _controller(peripherals[2]).advertising
+        assert _controller(peripherals[2]).gap.advertising
 
     _run(scenario, max_connections=2)
 
@@ -205,7 +205,7 @@ def test_initiator_that_reached_its_limit_sends_no_connect_ind() -> None:
         await _advertise(target)
         await wait_for(lambda: len(heard) >= 3)  # advertising events the initiator heard
         assert controller.initiating is not None
-        assert not target.connections and _controller(target).advertising
+        assert not target.connections and _controller(target).gap.advertising
         assert len(controller.links) == 1
         await node.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
         await asyncio.wait([attempt])
@@ -236,13 +236,13 @@ def test_advertiser_that_reached_its_limit_takes_no_connect_ind() -> None:
         node, other, late = [await device_on(medium, n) for n in ("node", "other", "late")]
         await _advertise(node)
         await _connect(node, other)  # node: central of one link, at its limit, advertising
-        assert _controller(node).advertising
+        assert _controller(node).gap.advertising
         heard = _heard_from(_controller(late), node)
         attempt = asyncio.ensure_future(late.connect(node.random_address, timeout=5))
         await wait_for(lambda: len(heard) >= 3)  # each time, a CONNECT_IND not taken
         assert _controller(late).initiating is not None
         assert not late.connections
-        assert len(node.connections) == 1 and _controller(node).advertising
+        assert len(node.connections) == 1 and _controller(node).gap.advertising
         await late.send_command(hci.HCI_LE_Create_Connection_Cancel_Command())
         await asyncio.wait([attempt])  # ends with the cancel's Connection Complete (0x02)
         assert _controller(late).initiating is None

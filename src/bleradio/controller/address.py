@@ -4,16 +4,26 @@ The public address comes from the medium; the host sets the random one. With add
 resolution on, own address types 2/3 go on air as resolvable private addresses made from
 the resolving list's local IRK, and a peer's RPA is reported as its identity (types 2/3).
 The filter accept list is what advertising, scanning and initiating filter on; it cannot
-change while one of them uses it (their state is the GAP role's, ``gap.py``).
+change while one of them uses it, nor the random address while any of them runs.
+
+Uses: the controller's public address; the core's connection handles (the RPAs of a
+link); the GAP role's ``busy()`` and ``uses_accept_list()`` (``gap.py``, which in turn uses
+this role's addresses: ``VirtualController`` wires the two together).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from bumble import crypto
 from bumble import hci as bhci
 
 from . import hcipackets as hp
 from .core import _ZERO_ADDRESS, Commands, ControllerCore, SyncCommands, _Invalid
+
+if TYPE_CHECKING:
+    from .gap import Gap
+    from .virtual import VirtualController
 
 FILTER_ACCEPT_LIST_SIZE = 16
 RESOLVING_LIST_SIZE = 16
@@ -26,16 +36,24 @@ def resolve_rpa(irk: bytes, address: bytes) -> bool:
     return crypto.ah(irk, address[3:6]) == address[0:3]
 
 
-class Addressing(ControllerCore):
+class Addressing:
     """Random address, own and peer addresses, filter accept list, resolving list."""
 
-    def _reset_address_state(self) -> None:
+    gap: Gap  # set by VirtualController once the GAP role exists
+
+    def __init__(self, controller: VirtualController, core: ControllerCore) -> None:
+        self.controller = controller
+        self.core = core
+
+    def reset(self) -> None:
+        """The state HCI_Reset clears."""
         self.random_address = _ZERO_ADDRESS
         self.accept_list: set[tuple[int, bytes]] = set()
         self.resolving_list: list[tuple[int, bytes, bytes, bytes]] = []
         self.address_resolution = False
 
-    def _address_commands(self) -> Commands:
+    def commands(self) -> Commands:
+        """This role's HCI commands: random address, filter accept list, resolving list."""
         h = bhci
         sync: SyncCommands = {
             h.HCI_LE_SET_RANDOM_ADDRESS_COMMAND: (self._le_set_random_address, None),
@@ -65,12 +83,12 @@ class Addressing(ControllerCore):
     def _le_set_random_address(self, params: bytes) -> bytes | int:
         if len(params) != 6:
             raise _Invalid("address")
-        if self.advertising or self.scanning or self.initiating:
+        if self.gap.busy():
             return hp.COMMAND_DISALLOWED
         self.random_address = bytes(params)
         return b"\x00"
 
-    def _own_address(
+    def own_address(
         self, own_type: int, peer: tuple[int, bytes] | None = None
     ) -> tuple[int, bytes]:
         """(TxAdd, address) that goes on air for an own_address_type."""
@@ -81,7 +99,7 @@ class Addressing(ControllerCore):
             own_type -= 2
         if own_type == 1:
             return 1, self.random_address
-        return 0, self.public_address
+        return 0, self.controller.public_address
 
     def _local_irk_for(self, peer: tuple[int, bytes] | None) -> bytes | None:
         if not self.address_resolution:
@@ -96,7 +114,7 @@ class Addressing(ControllerCore):
                 fallback = local_irk
         return fallback
 
-    def _resolve(self, address_type: int, address: bytes) -> tuple[int, bytes, bytes]:
+    def resolve(self, address_type: int, address: bytes) -> tuple[int, bytes, bytes]:
         """Peer address as reported: (type incl. 2/3 for resolved identities, address, rpa)."""
         if address_type == 1 and self.address_resolution and (address[5] >> 6) == 0b01:
             for id_type, id_address, peer_irk, _local in self.resolving_list:
@@ -104,23 +122,23 @@ class Addressing(ControllerCore):
                     return id_type + 2, id_address, address
         return address_type, address, _ZERO_ADDRESS
 
-    def _is_own_address(self, address_type: int, address: bytes) -> bool:
+    def is_own_address(self, address_type: int, address: bytes) -> bool:
         if address_type == 0:
-            return address == self.public_address
+            return address == self.controller.public_address
         if address == self.random_address:
             return True
         irk = self._local_irk_for(None)
         return irk is not None and resolve_rpa(irk, address)
 
-    def _in_accept_list(self, address_type: int, address: bytes) -> bool:
+    def in_accept_list(self, address_type: int, address: bytes) -> bool:
         if (address_type, address) in self.accept_list or (0xFF, _ZERO_ADDRESS) in self.accept_list:
             return True
-        kind, identity, _rpa = self._resolve(address_type, address)
+        kind, identity, _rpa = self.resolve(address_type, address)
         return kind >= 2 and (kind - 2, identity) in self.accept_list
 
     # ------------------------------------------------------------------ filter accept list
     def _le_clear_accept_list(self, params: bytes) -> bytes | int:
-        if self._accept_list_in_use():
+        if self.gap.uses_accept_list():
             return hp.COMMAND_DISALLOWED
         self.accept_list.clear()
         return b"\x00"
@@ -129,7 +147,7 @@ class Addressing(ControllerCore):
         address_type, address = params[0], bytes(params[1:7])
         if len(address) != 6:
             raise _Invalid("address")
-        if self._accept_list_in_use():
+        if self.gap.uses_accept_list():
             return hp.COMMAND_DISALLOWED
         if len(self.accept_list) >= FILTER_ACCEPT_LIST_SIZE:
             return hp.MEMORY_CAPACITY_EXCEEDED
@@ -138,17 +156,10 @@ class Addressing(ControllerCore):
 
     def _le_remove_accept(self, params: bytes) -> bytes | int:
         address_type, address = params[0], bytes(params[1:7])
-        if self._accept_list_in_use():
+        if self.gap.uses_accept_list():
             return hp.COMMAND_DISALLOWED
         self.accept_list.discard((address_type, address))
         return b"\x00"
-
-    def _accept_list_in_use(self) -> bool:
-        return bool(
-            (self.advertising and self.adv_filter_policy)
-            or (self.scanning and self.scan_filter_policy & 1)
-            or (self.initiating and self.initiating["filter_policy"])
-        )
 
     # ------------------------------------------------------------------ resolving list
     def _le_add_resolving(self, params: bytes) -> bytes | int:
@@ -184,7 +195,7 @@ class Addressing(ControllerCore):
     def _read_rpa(self, params: bytes, local: bool) -> bytes | int:
         """The RPA (ours or the peer's) on a link to the peer identity in ``params``."""
         key = (params[0], bytes(params[1:7]))
-        for end in self._handles.values():
+        for end in self.core.handles.values():
             rpa = end.local_rpa if local else end.peer_rpa
             if (end.peer_address_type & 1, end.peer_address) == key and rpa != _ZERO_ADDRESS:
                 return b"\x00" + rpa

@@ -17,12 +17,13 @@ them again in a later exchange), so a host that does not keep up slows its peer 
 nothing is lost. A link that ends delivers what it had received before its Disconnection
 Complete, credits or not.
 
-``ControllerCore`` is the base of every role of ``VirtualController`` (see
-``virtual.py``): it owns the host link, the event masks, the connection handles and the
-controller's fixed description (version, features, buffers). Each role hands it its
-commands (``Commands``) and it answers them: Command Complete for a synchronous one (a
-handler returns the return parameters, or a status on failure), Command Status first for
-an asynchronous one (a handler returns the status and sends its events later).
+``ControllerCore`` is the part of ``VirtualController`` (``virtual.py``) that the other
+roles build on: it owns the host link, the event masks, the connection handles and the
+controller's fixed description (version, features, buffers), and it answers the HCI
+commands of every role (``set_commands``, each role's ``commands()``): Command Complete
+for a synchronous one (a handler returns the return parameters, or a status on failure),
+Command Status first for an asynchronous one (a handler returns the status and sends its
+events later). It uses no other role.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ from . import hcipackets as hp
 
 if TYPE_CHECKING:
     from bumble.transport.common import TransportSink
+
+    from .virtual import VirtualController
 
 
 # one logger for all the controller's modules, under its public module's name
@@ -102,16 +105,17 @@ WARN_INTERVAL = 10.0
 class ControllerCore:
     """Host link, event masks, command dispatch, ACL data, connection handles."""
 
-    def __init__(self, medium: Medium, label: str | None = None) -> None:
+    def __init__(self, controller: VirtualController) -> None:
+        self.controller = controller
+        medium: Medium = controller.medium
         self.medium = medium
-        self.label, self.public_address = medium.attach(self, label)
-        self.loop = medium.loop
-        self.closed = False
+        self.loop = controller.loop
+        self._commands: dict[int, tuple[Callable[[bytes], Any], bool, Any]] = {}
         self._sink: TransportSink | None = None
         self._outbox: list[bytes] = []
         self._flush_scheduled = False
         self._completed: dict[int, int] = {}
-        self._handles: dict[int, LinkEnd] = {}
+        self.handles: dict[int, LinkEnd] = {}
         # the medium's model: largest LL payload, PHY a new link moves to, interval choice
         options = medium.options
         self.max_octets = options.data_length
@@ -124,7 +128,8 @@ class ControllerCore:
         self._warned_at = -WARN_INTERVAL
         self._unwarned = 0  # bad packets not logged since the last line
 
-    def _reset_core_state(self) -> None:
+    def reset(self) -> None:
+        """The state HCI_Reset clears (the connection handles are dropped by the caller)."""
         self.event_mask = hp.DEFAULT_EVENT_MASK
         self.le_event_mask = hp.DEFAULT_LE_EVENT_MASK
         # controller-to-host flow control (off until the host turns it on)
@@ -138,25 +143,25 @@ class ControllerCore:
     def set_packet_sink(self, sink: TransportSink | None) -> None:
         self._sink = sink
 
-    def _to_host(self, packet: bytes) -> None:
+    def to_host(self, packet: bytes) -> None:
         self._outbox.append(packet)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 
-    def _event(self, code: int, packet: bytes) -> None:
+    def event(self, code: int, packet: bytes) -> None:
         """Send an event if the host's event mask lets it through."""
         if (self.event_mask >> hp.EVENT_MASK_BIT[code]) & 1:
-            self._to_host(packet)
+            self.to_host(packet)
 
-    def _le_event(self, subevent: int, packet: bytes) -> None:
+    def le_event(self, subevent: int, packet: bytes) -> None:
         if (self.event_mask >> 61) & 1 and (self.le_event_mask >> (subevent - 1)) & 1:
-            self._to_host(packet)
+            self.to_host(packet)
 
-    def _le_event_enabled(self, subevent: int) -> bool:
+    def le_event_enabled(self, subevent: int) -> bool:
         return bool((self.event_mask >> 61) & 1 and (self.le_event_mask >> (subevent - 1)) & 1)
 
-    def _connection_complete(
+    def connection_complete(
         self,
         status: int,
         handle: int,
@@ -170,8 +175,8 @@ class ControllerCore:
         timeout: int,
     ) -> None:
         """LE Enhanced Connection Complete when the host unmasked it, else the legacy one."""
-        if self._le_event_enabled(hp.LE_ENHANCED_CONNECTION_COMPLETE):
-            self._to_host(
+        if self.le_event_enabled(hp.LE_ENHANCED_CONNECTION_COMPLETE):
+            self.to_host(
                 hp.le_enhanced_connection_complete(
                     status,
                     handle,
@@ -186,7 +191,7 @@ class ControllerCore:
                 )
             )
         else:
-            self._le_event(
+            self.le_event(
                 hp.LE_CONNECTION_COMPLETE,
                 hp.le_connection_complete(
                     status, handle, role, peer_type & 1, peer_address, interval, latency, timeout
@@ -201,17 +206,17 @@ class ControllerCore:
             packets.insert(0, hp.number_of_completed_packets(self._completed))
             self._completed = {}
         sink = self._sink
-        if sink is None or self.closed:
+        if sink is None or self.controller.closed:
             return
         for packet in packets:
             try:
                 sink.on_packet(packet)
             except Exception:
-                logger.exception("[%s] host failed on a packet", self.label)
+                logger.exception("[%s] host failed on a packet", self.controller.label)
 
     def on_packet(self, packet: bytes) -> None:
         """A host->controller H4 packet."""
-        if self.closed:
+        if self.controller.closed:
             return
         kind = packet[0] if packet else -1
         if kind == hp.H4_ACL:
@@ -231,7 +236,7 @@ class ControllerCore:
             message += " (and %d more bad packets before this one)"
             args = (*args, self._unwarned)
         self._warned_at, self._unwarned = now, 0
-        logger.warning("[%s] " + message, self.label, *args, exc_info=exc_info)
+        logger.warning("[%s] " + message, self.controller.label, *args, exc_info=exc_info)
 
     # ================================================================== ACL data
     def _on_acl(self, packet: bytes) -> None:
@@ -240,14 +245,14 @@ class ControllerCore:
             return
         handle_flags, length = struct.unpack_from("<HH", packet, 1)
         handle = handle_flags & 0x0FFF
-        end = self._handles.get(handle)
+        end = self.handles.get(handle)
         payload = packet[5:]
         if end is None or len(payload) != length or length > LE_ACL_PACKET_LENGTH:
             self._bad_input(
                 "ACL packet dropped (handle 0x%04x, length %d of %d)", handle, len(payload), length
             )
             if end is not None:
-                self._packet_completed(end)
+                self.packet_completed(end)
             return
         if end.link.alive is False:
             return
@@ -264,7 +269,7 @@ class ControllerCore:
                 llid = LLID_CONTINUATION
         end.link.kick()
 
-    def _packet_completed(self, end: LinkEnd) -> None:
+    def packet_completed(self, end: LinkEnd) -> None:
         handle = end.handle
         completed = self._completed
         completed[handle] = completed.get(handle, 0) + 1
@@ -272,16 +277,16 @@ class ControllerCore:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 
-    # called by the medium -------------------------------------------------------------
+    # called by the medium (through VirtualController) ---------------------------------
     def on_ll_data(self, end: LinkEnd, llid: int, payload: bytes) -> None:
         packet = hp.acl(end.handle, 0b10 if llid == LLID_START else 0b01, payload)
         if not self.host_flow:
-            self._to_host(packet)
+            self.to_host(packet)
         elif self._host_buffers > 0 and not self._rx_held:
             self._host_buffers -= 1
             outstanding = self._host_outstanding
             outstanding[end.handle] = outstanding.get(end.handle, 0) + 1
-            self._to_host(packet)
+            self.to_host(packet)
         else:
             self._rx_held.append((end.handle, packet))
             self.rx_full = len(self._rx_held) >= RX_BUFFERS
@@ -330,17 +335,17 @@ class ControllerCore:
             mine = [packet for h, packet in held if h == handle]
             self._rx_held = held = deque(item for item in held if item[0] != handle)
             for packet in mine:
-                self._to_host(packet)
+                self.to_host(packet)
         outstanding = self._host_outstanding
         while held and (everything or self._host_buffers > 0):
             h, packet = held.popleft()
             if not everything:
                 self._host_buffers -= 1
                 outstanding[h] = outstanding.get(h, 0) + 1
-            self._to_host(packet)
+            self.to_host(packet)
         if self.rx_full and len(held) < RX_BUFFERS:
             self.rx_full = False
-            for end in self._handles.values():  # their peers send again
+            for end in self.handles.values():  # their peers send again
                 if end.peer.tx:
                     end.link.kick()
 
@@ -353,17 +358,17 @@ class ControllerCore:
         params = packet[4:]
         entry = self._commands.get(opcode)
         if entry is None:
-            logger.debug("[%s] unknown HCI command 0x%04x", self.label, opcode)
-            self._to_host(hp.command_complete(opcode, bytes((hp.UNKNOWN_HCI_COMMAND,))))
+            logger.debug("[%s] unknown HCI command 0x%04x", self.controller.label, opcode)
+            self.to_host(hp.command_complete(opcode, bytes((hp.UNKNOWN_HCI_COMMAND,))))
             return
         handler, is_async, error_tail = entry
         if len(params) != length:
             self._bad_input("HCI command 0x%04x with a wrong length", opcode)
             status = hp.INVALID_HCI_COMMAND_PARAMETERS
             if is_async:
-                self._to_host(hp.command_status(opcode, status))
+                self.to_host(hp.command_status(opcode, status))
             else:
-                self._to_host(hp.command_complete(opcode, bytes((status,))))
+                self.to_host(hp.command_complete(opcode, bytes((status,))))
             return
         if is_async:
             handler(params)  # sends its Command Status, then its events
@@ -381,13 +386,14 @@ class ControllerCore:
         if isinstance(result, int):
             # a failed sync command: status, then the fields a host may still parse
             tail = error_tail(params) if error_tail and len(params) >= 2 else b""
-            self._to_host(hp.command_complete(opcode, bytes((result,)) + tail))
+            self.to_host(hp.command_complete(opcode, bytes((result,)) + tail))
         else:
-            self._to_host(hp.command_complete(opcode, result))
+            self.to_host(hp.command_complete(opcode, result))
 
-    def _command_table(
-        self, *roles: Commands
-    ) -> dict[int, tuple[Callable[[bytes], Any], bool, Any]]:
+    def set_commands(self, *roles: Commands) -> None:
+        """The commands this controller answers: every role's (``commands()``), in order (a
+        later role's handler for an opcode wins); also what Read Local Supported Commands
+        reports."""
         table: dict[int, tuple[Callable[[bytes], Any], bool, Any]] = {}
         for sync, asynchronous in roles:
             for opcode, (handler, tail) in sync.items():
@@ -397,7 +403,7 @@ class ControllerCore:
         self._supported_commands = (
             sum(bhci.HCI_SUPPORTED_COMMANDS_MASKS.get(opcode, 0) for opcode in table)
         ).to_bytes(64, "little")
-        return table
+        self._commands = table
 
     def _async(self, opcode: int, handler: Callable[[bytes], int]) -> Callable[[bytes], Any]:
         """Run an async command's handler so that its Command Status comes first."""
@@ -420,7 +426,8 @@ class ControllerCore:
         return run
 
     # ------------------------------------------------------------------ controller info
-    def _core_commands(self) -> Commands:
+    def commands(self) -> Commands:
+        """This role's HCI commands: the controller's description, event masks, flow control."""
         h = bhci
         sync: SyncCommands = {
             h.HCI_SET_EVENT_MASK_COMMAND: (self._set_event_mask, None),
@@ -430,7 +437,7 @@ class ControllerCore:
                 lambda p: b"\x00" + LMP_FEATURES_BYTES,
                 None,
             ),
-            h.HCI_READ_BD_ADDR_COMMAND: (lambda p: b"\x00" + self.public_address, None),
+            h.HCI_READ_BD_ADDR_COMMAND: (lambda p: b"\x00" + self.controller.public_address, None),
             h.HCI_SET_CONTROLLER_TO_HOST_FLOW_CONTROL_COMMAND: (
                 self._set_host_flow_control,
                 None,
@@ -475,23 +482,39 @@ class ControllerCore:
             raise _Invalid("length")
         return b"\x00" + crypto.e(bytes(params[:16]), bytes(params[16:32]))
 
+    def forget_output(self) -> None:
+        """Drop what has not been sent to the host yet (HCI_Reset, leaving the medium)."""
+        self._outbox.clear()
+        self._completed.clear()
+
     # ------------------------------------------------------------------ connection handles
     @property
     def links(self) -> list[LinkEnd]:
-        return list(self._handles.values())
+        return list(self.handles.values())
+
+    def allocate_handle(self) -> int:
+        """The lowest handle no link uses, from 0: ESP32's and nRF's controllers number
+        links so (a board program may even notify handle 0 without looking)."""
+        handle = 0
+        while handle in self.handles:
+            handle += 1
+        if handle > 0x0EFF:
+            raise RuntimeError("no free connection handle")
+        return handle
 
     def at_connection_limit(self) -> bool:
         """Whether this controller holds as many links as it may (``max_connections``): a
         link counts until its Disconnection Complete, as a controller frees its context."""
-        return len(self._handles) >= self.max_connections
+        return len(self.handles) >= self.max_connections
 
-    def _end(self, params: bytes) -> LinkEnd | None:
+    def end_of(self, params: bytes) -> LinkEnd | None:
+        """The link end whose handle starts a command's ``params`` (None: no such link)."""
         (handle,) = struct.unpack_from("<H", params)
-        return self._handles.get(handle & 0x0FFF)
+        return self.handles.get(handle & 0x0FFF)
 
-    def _drop_end(self, end: LinkEnd, reason: int) -> None:
+    def drop_end(self, end: LinkEnd, reason: int) -> None:
         """Forget a link end and tell this host it is gone."""
-        if self._handles.pop(end.handle, None) is None:
+        if self.handles.pop(end.handle, None) is None:
             return
         self._completed.pop(end.handle, None)
         if self.host_flow:
@@ -499,11 +522,11 @@ class ControllerCore:
             # host forgets the link's buffers then, and so does the controller
             self._host_buffers += self._host_outstanding.pop(end.handle, 0)
             self._release_held(end.handle)
-        self._event(hp.EVT_DISCONNECTION_COMPLETE, hp.disconnection_complete(end.handle, reason))
+        self.event(hp.EVT_DISCONNECTION_COMPLETE, hp.disconnection_complete(end.handle, reason))
 
     # ------------------------------------------------------------------ connection interval
     # (initiating and the connection update procedure both pick one)
-    def _choose_interval(self, imin: int, imax: int) -> int:
+    def choose_interval(self, imin: int, imax: int) -> int:
         """The interval (1.25 ms units) this controller picks in the host's range: the
         medium's ``conn_interval_ms`` clamped to it, else the top (as NimBLE, rootcanal)."""
         if self.preferred_interval is None:

@@ -4,15 +4,19 @@ Legacy advertising of the four types (high duty directed times out after 1.28 s)
 responses to active scanners only, passive/active scanning with duplicate filtering per
 (address, report type), connecting with cancel. The medium calls ``on_adv_pdu``,
 ``on_scan_request``, ``accepts_connection`` and reads ``current_adv_pdu()``,
-``advertising_channels()``, ``listen_parameters()``; addresses and the filter accept list
-are ``address.py``'s, and a link, once made, is ``links.py``'s.
-"""
+``advertising_channels()``, ``listen_parameters()`` (through ``VirtualController``, the
+``LinkLayer`` of ``bleradio.air.linklayer``).
+
+Uses: the core (events to the host, the connection limit, the interval choice); the
+addresses role (own address on air, peers resolved, the filter accept list). A link, once
+made, is the connections role's (``connections.py``), which ends the advertising or
+initiating that made it (``stop_advertising``, ``initiating_ended``)."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bumble import hci as bhci
 
@@ -26,6 +30,7 @@ from ..air.medium import (
     ScanRecord,
 )
 from . import hcipackets as hp
+from .address import Addressing
 from .core import (
     _ZERO_ADDRESS,
     Commands,
@@ -34,6 +39,9 @@ from .core import (
     _Invalid,
     _valid_connection_parameters,
 )
+
+if TYPE_CHECKING:
+    from .virtual import VirtualController
 
 # Legacy advertising types of LE Set Advertising Parameters
 _ADV_TYPE_TO_PDU = {
@@ -47,10 +55,20 @@ HIGH_DUTY_DIRECTED_TIMEOUT = 1.28
 HIGH_DUTY_DIRECTED_INTERVAL = 0.00375
 
 
-class Gap(ControllerCore):
+class Gap:
     """Advertising, scanning and initiating state and commands."""
 
-    def _reset_gap_state(self) -> None:
+    def __init__(
+        self, controller: VirtualController, core: ControllerCore, addresses: Addressing
+    ) -> None:
+        self.controller = controller
+        self.core = core
+        self.addresses = addresses
+        self.medium = controller.medium
+        self.loop = controller.loop
+
+    def reset(self) -> None:
+        """The state HCI_Reset clears."""
         # advertising
         self.adv_interval_min = 0x0800
         self.adv_interval_max = 0x0800
@@ -80,7 +98,8 @@ class Gap(ControllerCore):
         # initiating
         self.initiating: dict[str, Any] | None = None
 
-    def _gap_commands(self) -> Commands:
+    def commands(self) -> Commands:
+        """This role's HCI commands: advertising, scanning, LE Create Connection (Cancel)."""
         h = bhci
         sync: SyncCommands = {
             h.HCI_LE_SET_ADVERTISING_PARAMETERS_COMMAND: (self._le_set_adv_params, None),
@@ -137,17 +156,17 @@ class Gap(ControllerCore):
         if enable > 1:
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         if not enable:
-            self._stop_advertising()
+            self.stop_advertising()
             return b"\x00"
         if self.advertising:
             return b"\x00"
         own_type = self.adv_own_address_type
-        if own_type in (1, 3) and self.random_address == _ZERO_ADDRESS:
+        if own_type in (1, 3) and self.addresses.random_address == _ZERO_ADDRESS:
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         # A connectable advertiser must be able to take the link it invites: at the limit
         # a controller refuses (non-connectable and scannable advertising still go on).
         if _ADV_TYPE_TO_PDU[self.adv_type] in (ADV_IND, ADV_DIRECT_IND) and (
-            self.at_connection_limit()
+            self.core.at_connection_limit()
         ):
             return hp.CONNECTION_LIMIT_EXCEEDED
         self.advertising = True
@@ -156,51 +175,73 @@ class Gap(ControllerCore):
             self._directed_timer = self.loop.call_later(
                 HIGH_DUTY_DIRECTED_TIMEOUT, self._directed_timeout
             )
-        self.medium.start_advertising(self)
+        self.medium.start_advertising(self.controller)
         return b"\x00"
 
     def _make_adv_pdu(self) -> AdvPdu:
         pdu_type = _ADV_TYPE_TO_PDU[self.adv_type]
         peer = (self.adv_peer_address_type, self.adv_peer_address)
-        address_type, address = self._own_address(self.adv_own_address_type, peer)
+        address_type, address = self.addresses.own_address(self.adv_own_address_type, peer)
         if self.adv_type == 0x01:
             interval = HIGH_DUTY_DIRECTED_INTERVAL
         else:
             # a real advertiser picks within [min, max]; the middle is as good as any
             interval = (self.adv_interval_min + self.adv_interval_max) / 2 * 0.000625
         if pdu_type == ADV_DIRECT_IND:
-            return AdvPdu(self, pdu_type, address_type, address, b"", interval, peer[0], peer[1])
-        return AdvPdu(self, pdu_type, address_type, address, self.adv_data, interval)
+            return AdvPdu(
+                self.controller, pdu_type, address_type, address, b"", interval, peer[0], peer[1]
+            )
+        return AdvPdu(self.controller, pdu_type, address_type, address, self.adv_data, interval)
 
-    def _stop_advertising(self) -> None:
+    def stop_advertising(self) -> None:
         self.advertising = False
         self._adv_pdu = None
         if self._directed_timer is not None:
             self._directed_timer.cancel()
             self._directed_timer = None
-        self.medium.stop_advertising(self)
+        self.medium.stop_advertising(self.controller)
 
     def _directed_timeout(self) -> None:
         self._directed_timer = None
         if not self.advertising:
             return
-        self._stop_advertising()
+        self.stop_advertising()
         self._send_connection_complete_failure(
             hp.ADVERTISING_TIMEOUT, 1, self.adv_peer_address_type, self.adv_peer_address
         )
+
+    def busy(self) -> bool:
+        """Whether advertising, scanning or initiating runs (the random address cannot
+        change then)."""
+        return bool(self.advertising or self.scanning or self.initiating)
+
+    def uses_accept_list(self) -> bool:
+        """Whether advertising, scanning or initiating filters on the accept list now (the
+        list cannot change then)."""
+        return bool(
+            (self.advertising and self.adv_filter_policy)
+            or (self.scanning and self.scan_filter_policy & 1)
+            or (self.initiating and self.initiating["filter_policy"])
+        )
+
+    def cancel_directed_timeout(self) -> None:
+        """High duty directed advertising's timeout no longer applies (reset, close)."""
+        if self._directed_timer is not None:
+            self._directed_timer.cancel()
+            self._directed_timer = None
 
     def advertising_channels(self) -> list[int]:
         """Primary channels in use, from the channel map."""
         return [37 + i for i in range(3) if self.adv_channel_map >> i & 1]
 
-    def _initiating_ended(self) -> None:
+    def initiating_ended(self) -> None:
         """The initiator is done (connected or cancelled): the radio goes back to the
         host's scan, if one runs, or stops listening."""
         self.initiating = None
         if self.scanning:
-            self.medium.start_listening(self)
+            self.medium.start_listening(self.controller)
         else:
-            self.medium.stop_listening(self)
+            self.medium.stop_listening(self.controller)
 
     def listen_parameters(self) -> tuple[float, float]:
         """(scan interval, scan window) in seconds: the initiator's while connecting."""
@@ -215,7 +256,9 @@ class Gap(ControllerCore):
         pdu = self._adv_pdu
         if pdu is None or not pdu.scannable:
             return None
-        if self.adv_filter_policy in (1, 3) and not self._in_accept_list(address_type, address):
+        if self.adv_filter_policy in (1, 3) and not self.addresses.in_accept_list(
+            address_type, address
+        ):
             return None
         return self.scan_rsp_data
 
@@ -223,11 +266,11 @@ class Gap(ControllerCore):
         if not pdu.connectable:
             return False
         if pdu.pdu_type == ADV_DIRECT_IND:
-            kind, identity, _ = self._resolve(address_type, address)
+            kind, identity, _ = self.addresses.resolve(address_type, address)
             target = (self.adv_peer_address_type, self.adv_peer_address)
             return (address_type, address) == target or (kind - 2, identity) == target
         if self.adv_filter_policy in (2, 3):
-            return self._in_accept_list(address_type, address)
+            return self.addresses.in_accept_list(address_type, address)
         return True
 
     # ------------------------------------------------------------------ scanning
@@ -250,7 +293,10 @@ class Gap(ControllerCore):
         if enable > 1 or filter_duplicates > 1:
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         if enable:
-            if self.scan_own_address_type in (1, 3) and self.random_address == _ZERO_ADDRESS:
+            if (
+                self.scan_own_address_type in (1, 3)
+                and self.addresses.random_address == _ZERO_ADDRESS
+            ):
                 return hp.INVALID_HCI_COMMAND_PARAMETERS
             if not self.scanning:
                 self._seen.clear()
@@ -259,19 +305,19 @@ class Gap(ControllerCore):
                 self._scan_last_report = None
             self.filter_duplicates = bool(filter_duplicates)
             self.scanning = True
-            self.medium.start_listening(self)
+            self.medium.start_listening(self.controller)
         else:
             if self.scanning:
-                self._scan_ended()
+                self.scan_ended()
             self.scanning = False
             if not self.initiating:
-                self.medium.stop_listening(self)
+                self.medium.stop_listening(self.controller)
         return b"\x00"
 
-    def _scan_ended(self) -> None:
+    def scan_ended(self) -> None:
         self.medium.scan_ended(
             ScanRecord(
-                self.label,
+                self.controller.label,
                 self._scan_started,
                 self.loop.time(),
                 self.scan_interval * 0.000625,
@@ -291,32 +337,38 @@ class Gap(ControllerCore):
             self._scan_report(pdu, rssi)
 
     def _scan_report(self, pdu: AdvPdu, rssi: int) -> None:
-        if pdu.pdu_type == ADV_DIRECT_IND and not self._is_own_address(
+        if pdu.pdu_type == ADV_DIRECT_IND and not self.addresses.is_own_address(
             pdu.target_address_type, pdu.target_address
         ):
             return
-        if self.scan_filter_policy & 1 and not self._in_accept_list(pdu.address_type, pdu.address):
+        if self.scan_filter_policy & 1 and not self.addresses.in_accept_list(
+            pdu.address_type, pdu.address
+        ):
             return
-        if not self._le_event_enabled(hp.LE_ADVERTISING_REPORT):
+        if not self.core.le_event_enabled(hp.LE_ADVERTISING_REPORT):
             return
-        kind, address, _rpa = self._resolve(pdu.address_type, pdu.address)
+        kind, address, _rpa = self.addresses.resolve(pdu.address_type, pdu.address)
         key = (kind, address, pdu.pdu_type)
         if not (self.filter_duplicates and key in self._seen):
             self._seen.add(key)
             self._scan_reports += 1
             self._scan_last_report = self.loop.time()
-            self._to_host(hp.le_advertising_report(pdu.pdu_type, kind, address, pdu.data, rssi))
+            self.core.to_host(hp.le_advertising_report(pdu.pdu_type, kind, address, pdu.data, rssi))
         if self.scan_type == 1 and pdu.scannable:
             rsp_key = (kind, address, SCAN_RSP)
             if self.filter_duplicates and rsp_key in self._seen:
                 return
-            own_type, own_address = self._own_address(self.scan_own_address_type)
-            data = self.medium.scan_request(self, pdu, own_type, own_address)
+            own_type, own_address = self.addresses.own_address(self.scan_own_address_type)
+            data = self.medium.scan_request(self.controller, pdu, own_type, own_address)
             if data is not None:
                 self._seen.add(rsp_key)
-                self._to_host(
+                self.core.to_host(
                     hp.le_advertising_report(
-                        SCAN_RSP, kind, address, data, self.medium.rssi(pdu.advertiser, self)
+                        SCAN_RSP,
+                        kind,
+                        address,
+                        data,
+                        self.medium.rssi(pdu.advertiser, self.controller),
                     )
                 )
 
@@ -337,34 +389,34 @@ class Gap(ControllerCore):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         if not _valid_connection_parameters(imin, imax, latency, timeout):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
-        if own_type in (1, 3) and self.random_address == _ZERO_ADDRESS:
+        if own_type in (1, 3) and self.addresses.random_address == _ZERO_ADDRESS:
             return hp.INVALID_HCI_COMMAND_PARAMETERS
         # no room for the link it would make: refused in the Command Status, no scan starts
-        if self.at_connection_limit():
+        if self.core.at_connection_limit():
             return hp.CONNECTION_LIMIT_EXCEEDED
         self.initiating = {
             "filter_policy": policy,
             "peer": (peer_type, peer_address),
             "own_type": own_type,
-            "interval": self._choose_interval(imin, imax),
+            "interval": self.core.choose_interval(imin, imax),
             "latency": latency,
             "timeout": timeout,
             "scan_interval": scan_interval * 0.000625,
             "scan_window": scan_window * 0.000625,
         }
-        self.medium.start_listening(self)
+        self.medium.start_listening(self.controller)
         return hp.SUCCESS
 
     def _try_connect(self, pdu: AdvPdu) -> bool:
         initiating = self.initiating
         assert initiating is not None
-        if pdu.pdu_type == ADV_DIRECT_IND and not self._is_own_address(
+        if pdu.pdu_type == ADV_DIRECT_IND and not self.addresses.is_own_address(
             pdu.target_address_type, pdu.target_address
         ):
             return False
-        kind, identity, _rpa = self._resolve(pdu.address_type, pdu.address)
+        kind, identity, _rpa = self.addresses.resolve(pdu.address_type, pdu.address)
         if initiating["filter_policy"]:
-            if not self._in_accept_list(pdu.address_type, pdu.address):
+            if not self.addresses.in_accept_list(pdu.address_type, pdu.address):
                 return False
         else:
             peer_type, peer_address = initiating["peer"]
@@ -379,9 +431,11 @@ class Gap(ControllerCore):
             ):
                 return False
         # the local IRK is the one paired with the peer's identity (resolved if it can be)
-        own_type, own_address = self._own_address(initiating["own_type"], (kind & 1, identity))
+        own_type, own_address = self.addresses.own_address(
+            initiating["own_type"], (kind & 1, identity)
+        )
         link = self.medium.connect(
-            self,
+            self.controller,
             pdu,
             own_type,
             own_address,
@@ -395,7 +449,7 @@ class Gap(ControllerCore):
         if self.initiating is None:
             return hp.COMMAND_DISALLOWED
         peer_type, peer_address = self.initiating["peer"]
-        self._initiating_ended()
+        self.initiating_ended()
         # the Command Complete goes first, then the connection complete with 0x02
         self.loop.call_soon(
             self._send_connection_complete_failure,
@@ -409,6 +463,6 @@ class Gap(ControllerCore):
     def _send_connection_complete_failure(
         self, status: int, role: int, peer_type: int, peer_address: bytes
     ) -> None:
-        self._connection_complete(
+        self.core.connection_complete(
             status, 0, role, peer_type, peer_address, _ZERO_ADDRESS, _ZERO_ADDRESS, 0, 0, 0
         )

@@ -1,16 +1,21 @@
 """The virtual controller's LL procedures: connection update, data length, PHY, encryption.
 
 Each procedure is a few LL control PDUs between the two ends (``_ll_<opcode>`` methods,
-called through ``links.py``'s dispatch) and the HCI commands and events that
+called through ``connections.py``'s dispatch) and the HCI commands and events that
 start and report it: connection update (incl. the peripheral's Connection Parameters
 Request), data length (started by the controller itself after connecting when the host's
 suggested default is above 27 octets), PHY (1M/2M), encryption (start and refresh, key
 mismatch -> MIC failure). A rejected procedure ends in LL_REJECT_EXT_IND.
+
+Uses: the core only (connection handles, events to the host, the interval choice, the
+controller's data length limits). The connections role dispatches LL control PDUs here
+and starts the procedures a new link runs (``start_length_update``, ``apply_update``).
 """
 
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 from bumble import hci as bhci
 
@@ -34,6 +39,9 @@ from .core import (
     _valid_connection_parameters,
 )
 
+if TYPE_CHECKING:
+    from .virtual import VirtualController
+
 
 def _valid_data_length(octets: int, time: int) -> bool:
     return 27 <= octets <= 251 and 328 <= time <= 17040
@@ -47,17 +55,24 @@ def _phy_choice(allowed: int, current: int) -> int:
     return current
 
 
-class LinkProcedures(ControllerCore):
+class LinkProcedures:
     """Connection update, data length, PHY and encryption procedures."""
 
-    def _reset_procedure_state(self) -> None:
+    def __init__(self, controller: VirtualController, core: ControllerCore) -> None:
+        self.controller = controller
+        self.core = core
+        self.medium = controller.medium
+
+    def reset(self) -> None:
+        """The state HCI_Reset clears: the host's data length and PHY defaults."""
         # data length / PHY defaults
         self.suggested_tx_octets = DEFAULT_DATA_OCTETS
         self.suggested_tx_time = data_time_us(DEFAULT_DATA_OCTETS)
         self.default_tx_phys = PHY_1M | PHY_2M
         self.default_rx_phys = PHY_1M | PHY_2M
 
-    def _procedure_commands(self) -> Commands:
+    def commands(self) -> Commands:
+        """This role's HCI commands: connection update, data length, PHY, encryption."""
         h = bhci
         handle_tail = _handle_tail
         sync: SyncCommands = {
@@ -85,7 +100,12 @@ class LinkProcedures(ControllerCore):
             ),
             h.HCI_LE_READ_MAXIMUM_DATA_LENGTH_COMMAND: (
                 lambda p: struct.pack(
-                    "<BHHHH", 0, self.max_octets, self.max_time, self.max_octets, self.max_time
+                    "<BHHHH",
+                    0,
+                    self.core.max_octets,
+                    self.core.max_time,
+                    self.core.max_octets,
+                    self.core.max_time,
                 ),
                 None,
             ),
@@ -101,7 +121,7 @@ class LinkProcedures(ControllerCore):
 
     # connection parameters ------------------------------------------------------------
     def _le_connection_update(self, params: bytes) -> int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         _, imin, imax, latency, timeout, _cemin, _cemax = struct.unpack("<HHHHHHH", params)
@@ -111,7 +131,7 @@ class LinkProcedures(ControllerCore):
             return hp.COMMAND_DISALLOWED
         end.update_pending = True
         if end.role == CENTRAL:
-            self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
+            self._send_update(end, self.core.choose_interval(imin, imax), latency, timeout)
         else:
             end.send_control("CONNECTION_PARAM_REQ", imin, imax, latency, timeout)
         return hp.SUCCESS
@@ -135,12 +155,12 @@ class LinkProcedures(ControllerCore):
         if changed or end.update_pending:
             self._update_complete(end, hp.SUCCESS, interval, latency, timeout)
 
-    def _apply_update(self, end: LinkEnd, interval: int, latency: int, timeout: int) -> None:
+    def apply_update(self, end: LinkEnd, interval: int, latency: int, timeout: int) -> None:
         link = end.link
         changed = (link.interval, link.latency, link.timeout) != (interval, latency, timeout)
         link.interval, link.latency, link.timeout = interval, latency, timeout
         self.medium.link_parameters_changed(link)
-        if end.handle in self._handles and (changed or end.update_pending):
+        if end.handle in self.core.handles and (changed or end.update_pending):
             self._update_complete(end, hp.SUCCESS, interval, latency, timeout)
 
     def _update_complete(
@@ -148,7 +168,7 @@ class LinkProcedures(ControllerCore):
     ) -> None:
         """The connection update procedure is over (done or refused): tell the host."""
         end.update_pending = False
-        self._le_event(
+        self.core.le_event(
             hp.LE_CONNECTION_UPDATE_COMPLETE,
             hp.le_connection_update_complete(status, end.handle, interval, latency, timeout),
         )
@@ -159,25 +179,25 @@ class LinkProcedures(ControllerCore):
         if end.role != CENTRAL:
             end.send_control("REJECT_EXT_IND", "CONNECTION_PARAM_REQ", hp.COMMAND_DISALLOWED)
             return
-        if self._le_event_enabled(hp.LE_REMOTE_CONNECTION_PARAMETER_REQUEST):
-            self._to_host(
+        if self.core.le_event_enabled(hp.LE_REMOTE_CONNECTION_PARAMETER_REQUEST):
+            self.core.to_host(
                 hp.le_remote_connection_parameter_request(end.handle, imin, imax, latency, timeout)
             )
         else:
-            self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
+            self._send_update(end, self.core.choose_interval(imin, imax), latency, timeout)
 
     def _le_param_request_reply(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         _, imin, imax, latency, timeout, _cemin, _cemax = struct.unpack("<HHHHHHH", params)
         if not _valid_connection_parameters(imin, imax, latency, timeout):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
-        self._send_update(end, self._choose_interval(imin, imax), latency, timeout)
+        self._send_update(end, self.core.choose_interval(imin, imax), latency, timeout)
         return _handle_ok(end)
 
     def _le_param_request_negative_reply(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         end.send_control("REJECT_EXT_IND", "CONNECTION_PARAM_REQ", params[2])
@@ -189,7 +209,7 @@ class LinkProcedures(ControllerCore):
             self._update_complete(end, error, link.interval, link.latency, link.timeout)
         elif opcode == "ENC_REQ":
             end.enc_pending = None
-            self._event(
+            self.core.event(
                 hp.EVT_ENCRYPTION_CHANGE,
                 hp.encryption_change(error, end.handle, 1 if end.encrypted else 0),
             )
@@ -205,22 +225,22 @@ class LinkProcedures(ControllerCore):
         return b"\x00"
 
     def _le_set_data_length(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         _, octets, time = struct.unpack("<HHH", params)
         if not _valid_data_length(octets, time):
             return hp.INVALID_HCI_COMMAND_PARAMETERS
-        end.conn_max_tx_octets = min(octets, self.max_octets)
-        end.conn_max_tx_time = min(time, self.max_time)
-        self._start_length_update(end)
+        end.conn_max_tx_octets = min(octets, self.core.max_octets)
+        end.conn_max_tx_time = min(time, self.core.max_time)
+        self.start_length_update(end)
         return _handle_ok(end)
 
-    def _start_length_update(self, end: LinkEnd) -> None:
+    def start_length_update(self, end: LinkEnd) -> None:
         end.send_control(
             "LENGTH_REQ",
-            self.max_octets,
-            self.max_time,
+            self.core.max_octets,
+            self.core.max_time,
             end.conn_max_tx_octets,
             end.conn_max_tx_time,
         )
@@ -231,19 +251,21 @@ class LinkProcedures(ControllerCore):
         before = (end.max_tx_octets, end.max_tx_time, end.max_rx_octets, end.max_rx_time)
         end.max_tx_octets = max(DEFAULT_DATA_OCTETS, min(end.conn_max_tx_octets, rx_octets))
         end.max_tx_time = max(328, min(end.conn_max_tx_time, rx_time))
-        end.max_rx_octets = max(DEFAULT_DATA_OCTETS, min(self.max_octets, tx_octets))
-        end.max_rx_time = max(328, min(self.max_time, tx_time))
+        end.max_rx_octets = max(DEFAULT_DATA_OCTETS, min(self.core.max_octets, tx_octets))
+        end.max_rx_time = max(328, min(self.core.max_time, tx_time))
         after = (end.max_tx_octets, end.max_tx_time, end.max_rx_octets, end.max_rx_time)
         if after != before:
-            self._le_event(hp.LE_DATA_LENGTH_CHANGE, hp.le_data_length_change(end.handle, *after))
+            self.core.le_event(
+                hp.LE_DATA_LENGTH_CHANGE, hp.le_data_length_change(end.handle, *after)
+            )
 
     def _ll_length_req(
         self, end: LinkEnd, rx_octets: int, rx_time: int, tx_octets: int, tx_time: int
     ) -> None:
         end.send_control(
             "LENGTH_RSP",
-            self.max_octets,
-            self.max_time,
+            self.core.max_octets,
+            self.core.max_time,
             end.conn_max_tx_octets,
             end.conn_max_tx_time,
         )
@@ -256,7 +278,7 @@ class LinkProcedures(ControllerCore):
 
     # PHY ------------------------------------------------------------------------------
     def _le_read_phy(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         return struct.pack("<BHBB", 0, end.handle, end.tx_phy, end.rx_phy)
@@ -269,7 +291,7 @@ class LinkProcedures(ControllerCore):
         return b"\x00"
 
     def _le_set_phy(self, params: bytes) -> int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         phys = _phys(params[2], params[3], params[4])
@@ -317,7 +339,7 @@ class LinkProcedures(ControllerCore):
     def _phy_update_complete(self, end: LinkEnd, status: int) -> None:
         """The PHY update procedure is over (done or refused): tell the host."""
         end.phy_pending = False
-        self._le_event(
+        self.core.le_event(
             hp.LE_PHY_UPDATE_COMPLETE,
             hp.le_phy_update_complete(status, end.handle, end.tx_phy, end.rx_phy),
         )
@@ -326,7 +348,7 @@ class LinkProcedures(ControllerCore):
     def _le_enable_encryption(self, params: bytes) -> int:
         if len(params) != 28:
             raise _Invalid("length")
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         if end.role != CENTRAL or end.enc_pending is not None:
@@ -352,8 +374,8 @@ class LinkProcedures(ControllerCore):
     def _ll_enc_req(self, end: LinkEnd, rand: bytes, ediv: int, ltk: bytes, refresh: bool) -> None:
         end.enc_pending = (ltk, refresh)
         end.send_control("ENC_RSP")
-        if self._le_event_enabled(hp.LE_LONG_TERM_KEY_REQUEST):
-            self._to_host(hp.le_long_term_key_request(end.handle, rand, ediv))
+        if self.core.le_event_enabled(hp.LE_LONG_TERM_KEY_REQUEST):
+            self.core.to_host(hp.le_long_term_key_request(end.handle, rand, ediv))
         else:
             self._refuse_encryption(end)
 
@@ -361,7 +383,7 @@ class LinkProcedures(ControllerCore):
         pass
 
     def _le_ltk_reply(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         if end.role != PERIPHERAL or end.enc_pending is None:
@@ -371,7 +393,7 @@ class LinkProcedures(ControllerCore):
         return _handle_ok(end)
 
     def _le_ltk_negative_reply(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         if end.role != PERIPHERAL or end.enc_pending is None:
@@ -404,20 +426,22 @@ class LinkProcedures(ControllerCore):
         if not mic_ok:
             end.enc_pending = None
             link = end.link
-            self._drop_end(end, hp.CONNECTION_TERMINATED_DUE_TO_MIC_FAILURE)
-            self.medium.lose_link(link, silent=self)
+            self.core.drop_end(end, hp.CONNECTION_TERMINATED_DUE_TO_MIC_FAILURE)
+            self.medium.lose_link(link, silent=self.controller)
             return
         end.enc_pending = None
         end.encrypted = True
         if end.role == PERIPHERAL:
             end.send_control("START_ENC_RSP", True)
         if refresh:
-            self._event(
+            self.core.event(
                 hp.EVT_ENCRYPTION_KEY_REFRESH_COMPLETE,
                 hp.encryption_key_refresh_complete(hp.SUCCESS, end.handle),
             )
         else:
-            self._event(hp.EVT_ENCRYPTION_CHANGE, hp.encryption_change(hp.SUCCESS, end.handle, 1))
+            self.core.event(
+                hp.EVT_ENCRYPTION_CHANGE, hp.encryption_change(hp.SUCCESS, end.handle, 1)
+            )
 
 
 def _phys(all_phys: int, tx_phys: int, rx_phys: int) -> tuple[int, int] | int:

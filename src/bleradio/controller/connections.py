@@ -1,26 +1,32 @@
-"""The virtual controller's links: how a link starts, ends and talks LL control.
+"""The virtual controller's connections: how a link starts, ends and talks LL control.
 
-The medium calls ``allocate_handle`` and ``on_link_established`` when a connection is
-made (which ends the advertising or initiating that made it, ``gap.py``, and
-starts the data length and PHY updates a controller runs on its own), ``on_ll_control``
-for a received LL control PDU, ``on_ll_sent`` for one of ours delivered (a data fragment
+The medium (through ``VirtualController``) calls ``on_link_established`` when a
+connection is made (which ends the advertising or initiating that made it, and starts the
+data length and PHY updates a controller runs on its own), ``on_ll_control`` for a
+received LL control PDU, ``on_ll_sent`` for one of ours delivered (a data fragment
 completes a host packet, a control PDU moves its procedure on), ``on_link_lost`` on a
 supervision timeout. LL control PDUs arrive as tuples ``(opcode, *args)`` and go to the
-method ``_ll_<opcode>`` of whichever role handles them (this module: terminate, version,
-features, ping; ``procedures.py``: connection update, data length, PHY,
-encryption). Also here: Disconnect and the per-connection reads (RSSI, TX power,
-authenticated payload timeout, channel map).
-"""
+method ``_ll_<opcode>`` of this role (terminate, version, features, ping) or of the
+procedures role (``procedures.py``: connection update, data length, PHY, encryption),
+from one table (``ll_handlers``). Also here: Disconnect and the per-connection reads
+(RSSI, TX power, authenticated payload timeout, channel map).
+
+Uses: the core (connection handles, events, completed packets); the addresses role (a
+peer's address resolved); the GAP role (ends advertising or initiating when a link is
+made); the procedures role (the host's defaults a new link starts with, the updates it
+starts, the LL PDUs it handles)."""
 
 from __future__ import annotations
 
 import struct
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from bumble import hci as bhci
 
 from ..air.link import CENTRAL, DEFAULT_DATA_OCTETS, PERIPHERAL, PHY_2M, LinkEnd
 from . import hcipackets as hp
+from .address import Addressing
 from .core import (
     COMPANY_ID,
     HCI_VERSION,
@@ -33,12 +39,41 @@ from .core import (
     _handle_tail,
     logger,
 )
+from .gap import Gap
+from .procedures import LinkProcedures
+
+if TYPE_CHECKING:
+    from .virtual import VirtualController
 
 
-class Links(ControllerCore):
+def ll_handlers(role: object) -> dict[str, Callable[..., None]]:
+    """A role's LL control handlers by opcode: its methods ``_ll_<opcode>``."""
+    return {name[4:].upper(): getattr(role, name) for name in dir(role) if name.startswith("_ll_")}
+
+
+class Connections:
     """Link set-up and loss, Disconnect, LL control dispatch, version and features."""
 
-    def _link_commands(self) -> Commands:
+    def __init__(
+        self,
+        controller: VirtualController,
+        core: ControllerCore,
+        addresses: Addressing,
+        gap: Gap,
+        procedures: LinkProcedures,
+    ) -> None:
+        self.controller = controller
+        self.core = core
+        self.addresses = addresses
+        self.gap = gap
+        self.procedures = procedures
+        self.medium = controller.medium
+        self.loop = controller.loop
+        # every LL control PDU this controller handles, whichever role's
+        self._control_handlers = {**ll_handlers(procedures), **ll_handlers(self)}
+
+    def commands(self) -> Commands:
+        """This role's HCI commands: Disconnect, remote version and features, per-link reads."""
         h = bhci
         handle_tail = _handle_tail
         sync: SyncCommands = {
@@ -56,38 +91,28 @@ class Links(ControllerCore):
         return sync, asynchronous
 
     # ------------------------------------------------------------------ links
-    def allocate_handle(self) -> int:
-        """The lowest handle no link uses, from 0: ESP32's and nRF's controllers number
-        links so (a board program may even notify handle 0 without looking)."""
-        handle = 0
-        while handle in self._handles:
-            handle += 1
-        if handle > 0x0EFF:
-            raise RuntimeError("no free connection handle")
-        return handle
-
     def on_link_established(
         self, end: LinkEnd, peer: tuple[int, bytes], own: tuple[int, bytes]
     ) -> None:
         """The medium made a link; ``peer`` and ``own`` are the (type, address) each side used
         on air (AdvA and InitA of the CONNECT_IND: a resolvable private address is reported
         as this side's Local_RPA as it was sent)."""
-        self._handles[end.handle] = end
+        self.core.handles[end.handle] = end
         link = end.link
-        kind, identity, rpa = self._resolve(*peer)
+        kind, identity, rpa = self.addresses.resolve(*peer)
         end.peer_address_type, end.peer_address, end.peer_rpa = kind, identity, rpa
         if end.role == PERIPHERAL:
-            self._stop_advertising()
+            self.gap.stop_advertising()
         else:
-            self._initiating_ended()
+            self.gap.initiating_ended()
         own_type, own_address = own
         end.own_address_type, end.own_address = own_type, own_address
         if own_type == 1 and (own_address[5] >> 6) == 0b01:
             end.local_rpa = own_address
-        end.tx_phys, end.rx_phys = self.default_tx_phys, self.default_rx_phys
-        end.conn_max_tx_octets = min(self.suggested_tx_octets, self.max_octets)
-        end.conn_max_tx_time = min(self.suggested_tx_time, self.max_time)
-        self._connection_complete(
+        end.tx_phys, end.rx_phys = self.procedures.default_tx_phys, self.procedures.default_rx_phys
+        end.conn_max_tx_octets = min(self.procedures.suggested_tx_octets, self.core.max_octets)
+        end.conn_max_tx_time = min(self.procedures.suggested_tx_time, self.core.max_time)
+        self.core.connection_complete(
             hp.SUCCESS,
             end.handle,
             end.role,
@@ -102,19 +127,23 @@ class Links(ControllerCore):
         # Like most controllers, start the data length update on our own when the host's
         # suggested default is above the initial 27 octets.
         if end.conn_max_tx_octets > DEFAULT_DATA_OCTETS:
-            self._start_length_update(end)
+            self.procedures.start_length_update(end)
         # With the medium's phy="2M", the central moves the link to 2M on its own (as many
         # controllers and phones do) when both hosts' default PHYs allow it.
-        if end.role == CENTRAL and self.auto_phy == PHY_2M and self.default_tx_phys & PHY_2M:
+        if (
+            end.role == CENTRAL
+            and self.core.auto_phy == PHY_2M
+            and self.procedures.default_tx_phys & PHY_2M
+        ):
             end.send_control("PHY_REQ", end.tx_phys, end.rx_phys)
 
     def on_link_lost(self, end: LinkEnd) -> None:
         """The peer went silent: supervision timeout."""
-        self._drop_end(end, hp.CONNECTION_TIMEOUT)
+        self.core.drop_end(end, hp.CONNECTION_TIMEOUT)
 
     # ------------------------------------------------------------------ disconnect
     def _disconnect(self, params: bytes) -> int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         reason = params[2]
@@ -127,9 +156,9 @@ class Links(ControllerCore):
 
     # ------------------------------------------------------------------ LL control
     def on_ll_control(self, end: LinkEnd, pdu: tuple[Any, ...]) -> None:
-        if end.handle not in self._handles:
+        if end.handle not in self.core.handles:
             return
-        handler = getattr(self, "_ll_" + pdu[0].lower(), None)
+        handler = self._control_handlers.get(pdu[0])
         if handler is None:
             end.send_control("UNKNOWN_RSP", pdu[0])
             return
@@ -137,8 +166,8 @@ class Links(ControllerCore):
 
     def on_ll_sent(self, end: LinkEnd, token: Any) -> None:
         if token.__class__ is int:
-            if end.handle in self._handles:
-                self._packet_completed(end)
+            if end.handle in self.core.handles:
+                self.core.packet_completed(end)
             return
         self._on_control_acked(end, token)
 
@@ -146,19 +175,19 @@ class Links(ControllerCore):
         what = token[0]
         if what == "TERMINATED":
             self.medium.close_link(end.link)
-            self._drop_end(end, hp.CONNECTION_TERMINATED_BY_LOCAL_HOST)
+            self.core.drop_end(end, hp.CONNECTION_TERMINATED_BY_LOCAL_HOST)
         elif what == "UPDATE":
-            self._apply_update(end, *token[1:])
+            self.procedures.apply_update(end, *token[1:])
 
     def _ll_terminate_ind(self, end: LinkEnd, reason: int) -> None:
-        self._drop_end(end, reason)
+        self.core.drop_end(end, reason)
 
     def _ll_unknown_rsp(self, end: LinkEnd, opcode: str) -> None:
-        logger.debug("[%s] peer does not know LL %s", self.label, opcode)
+        logger.debug("[%s] peer does not know LL %s", self.controller.label, opcode)
 
     # version / features ---------------------------------------------------------------
     def _read_remote_version(self, params: bytes) -> int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         if end.peer_version is not None:
@@ -179,14 +208,14 @@ class Links(ControllerCore):
             self._report_version(end)
 
     def _report_version(self, end: LinkEnd) -> None:
-        if end.handle in self._handles and end.peer_version is not None:
-            self._event(
+        if end.handle in self.core.handles and end.peer_version is not None:
+            self.core.event(
                 hp.EVT_READ_REMOTE_VERSION_COMPLETE,
                 hp.read_remote_version_complete(hp.SUCCESS, end.handle, *end.peer_version),
             )
 
     def _le_read_remote_features(self, params: bytes) -> int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         end.features_pending = True
@@ -204,7 +233,7 @@ class Links(ControllerCore):
         end.peer_features = features
         if end.features_pending:
             end.features_pending = False
-            self._le_event(
+            self.core.le_event(
                 hp.LE_READ_REMOTE_FEATURES_COMPLETE,
                 hp.le_read_remote_features_complete(hp.SUCCESS, end.handle, features),
             )
@@ -217,32 +246,32 @@ class Links(ControllerCore):
 
     # misc per-connection ---------------------------------------------------------------
     def _read_rssi(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
-        rssi = self.medium.rssi(self, end.peer.controller)
+        rssi = self.medium.rssi(self.controller, end.peer.controller)
         return struct.pack("<BHb", 0, end.handle, rssi)
 
     def _read_tx_power_level(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         return struct.pack("<BHb", 0, end.handle, 0)
 
     def _read_apto(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         return struct.pack("<BHH", 0, end.handle, 3000)
 
     def _write_apto(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         return _handle_ok(end)
 
     def _le_read_channel_map(self, params: bytes) -> bytes | int:
-        end = self._end(params)
+        end = self.core.end_of(params)
         if end is None:
             return hp.UNKNOWN_CONNECTION_IDENTIFIER
         return _handle_ok(end) + b"\xff\xff\xff\xff\x1f"
