@@ -252,13 +252,18 @@ class Clock:
             jumped = False
             report = False
             coordinator = self.coordinator
-            remote_idle, remote_deadline = (True, None)
-            if coordinator is not None and self._busy == 0:
-                remote_idle, remote_deadline = coordinator.idle()
             with self._lock:
                 now = self.now()
                 local = self._earliest()
-                if self._busy == 0 and self.reporter is None and remote_idle:
+                if self._busy == 0 and self.reporter is None:
+                    # Asked under the lock, with every participant parked: what they sent
+                    # before parking is counted, and none can send more until it runs.
+                    remote_idle, remote_deadline = (
+                        (True, None) if coordinator is None else coordinator.idle()
+                    )
+                else:
+                    remote_idle, remote_deadline = False, None
+                if remote_idle:
                     target = _min(local, remote_deadline)
                     if target is not None and target > now:
                         self.skipped += target - now

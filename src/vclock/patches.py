@@ -7,7 +7,14 @@
   ``queue.Queue``): a participant's wait is a park; ``notify`` unparks the threads it wakes
   before it releases them.
 - asyncio's selector loops: a participant's loop with nothing ready parks in its
-  ``select``; ``call_soon_threadsafe`` unparks the loop's thread before it wakes it.
+  ``select``; ``call_soon_threadsafe`` holds the clock until that loop's next ``select``
+  has returned.
+- ``threading.Thread.start``: the starting participant counts as running until the new
+  thread has started (it waits for a thread the clock may not count).
+
+A participant's wait for a thread the clock does not count is a blind spot: the clock takes
+it for idle. Such waits in the project go through a hold (``Thread.start``) or a real lock
+(a stack call's reply), which counts as running.
 
 A thread that is not a participant keeps real waits (of simulated durations).
 """
@@ -197,6 +204,20 @@ def _call_soon_threadsafe(self: Any, callback: Any, *args: Any, context: Any = N
     return _original["call_soon_threadsafe"](self, callback, *args, context=context)
 
 
+def _thread_start(self: threading.Thread) -> None:
+    """``Thread.start`` waits until the new thread runs: a wait on a thread the clock may
+    not count, so the starting participant counts as running meanwhile (parked there with
+    no deadline, its loop's timers would be skipped)."""
+    clock = _clock
+    if clock is None or clock.current() is None:
+        return _original["thread_start"](self)
+    clock.hold()
+    try:
+        return _original["thread_start"](self)
+    finally:
+        clock.release()
+
+
 def install(clock: Clock) -> None:
     """Put this process on ``clock`` (once; loops made before keep real waits)."""
     global _clock
@@ -208,6 +229,7 @@ def install(clock: Clock) -> None:
         notify=threading.Condition.notify,
         loop_init=asyncio.selector_events.BaseSelectorEventLoop.__init__,
         call_soon_threadsafe=asyncio.base_events.BaseEventLoop.call_soon_threadsafe,
+        thread_start=threading.Thread.start,
     )
     time.monotonic = _monotonic
     time.monotonic_ns = _monotonic_ns
@@ -220,6 +242,7 @@ def install(clock: Clock) -> None:
     queue.time = _monotonic  # type: ignore[attr-defined]  # Queue.get/put timeouts
     threading.Condition.wait = _condition_wait  # type: ignore[method-assign]
     threading.Condition.notify = _condition_notify  # type: ignore[method-assign]
+    threading.Thread.start = _thread_start  # type: ignore[method-assign]
     asyncio.selector_events.BaseSelectorEventLoop.__init__ = _loop_init  # type: ignore[method-assign]
     asyncio.base_events.BaseEventLoop.call_soon_threadsafe = _call_soon_threadsafe  # type: ignore[method-assign]
 
