@@ -27,6 +27,7 @@ environment (which radio; configuration, never code):
   AIOBLE_RADIO_FAST=1       virtual radios without air time (everything delivered at once)
   AIOBLE_CAPTURE=DIR        write the device's HCI traffic to DIR/LABEL.btsnoop (and an
                             in-process virtual radio's air to DIR/air.pcap)
+  AIOBLE_VIRTUAL_TIME=1     simulated time: waiting costs no wall time (aioble-python)
 """
 
 
