@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import datetime
 import hashlib
 import logging
 import os
@@ -275,11 +276,23 @@ class SnoopingTransport(Transport):
                 stack.close()
 
 
+class _ClockSnooper(BtSnooper):
+    """Bumble's btsnoop writer, its records stamped from ``time.time()`` (Bumble reads
+    ``datetime.now()``, which a simulated clock does not move: vclock)."""
+
+    def snoop(self, hci_packet: bytes, direction: Snooper.Direction) -> None:
+        flags = int(direction) | (0x02 if hci_packet[0] in (0x01, 0x04) else 0)
+        now = datetime.datetime.fromtimestamp(time.time(), tz=datetime.UTC)
+        timestamp = int((now - self.TIMESTAMP_ANCHOR) / self.ONE_MS) + self.TIMESTAMP_DELTA
+        header = struct.pack(">IIIIQ", len(hci_packet), len(hci_packet), flags, 0, timestamp)
+        self.output.write(header + hci_packet)
+
+
 def _btsnoop_file(path: Path, stack: contextlib.ExitStack) -> BtSnooper:
     file = open(path, "wb")  # noqa: SIM115 - closed with the transport (or at exit)
     stack.callback(file.close)
     _files.open.add(file)
-    return BtSnooper(file)
+    return _ClockSnooper(file)
 
 
 def btsnoop_path(directory: Path, label: str | None) -> Path:
