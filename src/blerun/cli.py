@@ -245,6 +245,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds of silence after which an instance is stopped (default %(default)s)",
     )
+    p.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="run the radio and the instances on one simulated clock: waiting costs no wall "
+        "time (--instance-timeout is then in simulated seconds)",
+    )
 
     p = _subparser(
         sub,
@@ -389,6 +395,7 @@ def _cmd_multitest(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             instance_timeout=args.instance_timeout,
             capture=args.capture,
+            virtual_time=args.virtual_time,
         )
     except (FileNotFoundError, RadioOptionError) as exc:
         print(f"aioble multitest: {exc}", file=sys.stderr)

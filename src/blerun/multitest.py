@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+import vclock
 from blerun import procs, protocol
 from blerun.radio import RadioEnv, RadioProvider, radio_provider
 
@@ -88,6 +89,7 @@ class _Instance:
         self.timed_out = False
         self.ended = False  # its last process is gone: nothing more to deliver to it
         self.held: list[bytes] = []  # broadcasts that came while it had no process
+        self.clock = ""  # its process's name on the run's simulated clock, if any
 
     def deliver(self, data: bytes) -> None:
         """Write a broadcast to the instance's stdin, or hold it until its process runs."""
@@ -147,22 +149,35 @@ class _TestRun:
     async def drive(self, inst: _Instance) -> None:
         """Run instance `inst` to its end, through any expected reboots."""
         entry = label = f"instance{inst.idx}"  # a rebooted board keeps its address: same label
+        master = vclock.master()
         try:
             while True:
                 script = protocol.build_script(self.source, entry, self.globals)
-                proc = await procs.spawn(
-                    procs.interpreter_command("-c", script),
-                    env=procs.child_env(self.radio_env, AIOBLE_LABEL=label, AIOBLE_ON_RESET="exit"),
-                    cwd=self.cwd,
-                    stdin=asyncio.subprocess.PIPE,
-                    merge_stderr=True,
+                inst.clock = procs.clock_name(label)
+                clock = master.expect(inst.clock) if master is not None else ""
+                env = procs.child_env(
+                    self.radio_env,
+                    AIOBLE_LABEL=label,
+                    AIOBLE_ON_RESET="exit",
+                    AIOBLE_VIRTUAL_TIME=clock,
                 )
-                inst.started(proc)
-                await self._read(inst)
-                if not inst.timed_out:  # its output ended: it is probably exiting by itself
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(proc.wait(), 1.0)
-                await procs.stop(proc, int_grace=0.5, term_grace=0.5)
+                try:
+                    proc = await procs.spawn(
+                        procs.interpreter_command("-c", script),
+                        env=env,
+                        cwd=self.cwd,
+                        stdin=asyncio.subprocess.PIPE,
+                        merge_stderr=True,
+                    )
+                    inst.started(proc)
+                    await self._read(inst)
+                    if not inst.timed_out:  # its output ended: it is probably exiting by itself
+                        with contextlib.suppress(TimeoutError):
+                            await vclock.wall_wait_for(proc.wait(), 1.0)
+                    await procs.stop(proc, int_grace=0.5, term_grace=0.5, clock=inst.clock)
+                finally:
+                    if master is not None:
+                        master.forget(inst.clock)
                 if inst.deferred:
                     # its last lines (a WAIT_FOR_REBOOT, say) are handled once all started
                     await self.all_started.wait()
@@ -277,8 +292,14 @@ class _TestRun:
                 await asyncio.wait({skipped, *pending}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             skipped.cancel()
-            running = [i.proc for i in self.instances if i.proc and i.proc.returncode is None]
-            await asyncio.gather(*(procs.stop(p, int_grace=0.5, term_grace=0.5) for p in running))
+            running = [i for i in self.instances if i.proc and i.proc.returncode is None]
+            await asyncio.gather(
+                *(
+                    procs.stop(i.proc, int_grace=0.5, term_grace=0.5, clock=i.clock)
+                    for i in running
+                    if i.proc is not None
+                )
+            )
             for inst in self.instances:
                 if inst.proc is not None:
                     procs.kill_group(inst.proc)
@@ -356,14 +377,23 @@ async def run_tests_async(
     out: TextIO | None = None,
     instance_timeout: float = INSTANCE_TIMEOUT_S,
     capture: str | None = None,
+    virtual_time: bool = False,
 ) -> Summary:
     """Run each multitest file in turn, printing PASS/FAIL/SKIP and a closing line to `out`.
     With `capture`, a directory: one test's files go there, several tests' each into a
-    folder named after the test (`capture/FILE/`). Raises FileNotFoundError (a missing
-    file) or bleradio.capture.CaptureError (an unusable `capture`) before running anything."""
+    folder named after the test (`capture/FILE/`). With `virtual_time` (or whenever this
+    process serves a simulated clock, which `run_tests` sets up), the radio and the
+    instances run on this process's clock, `instance_timeout` in simulated seconds. Raises
+    FileNotFoundError (a missing file) or bleradio.capture.CaptureError (an unusable
+    `capture`) before running anything."""
     for p in paths:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"no such file: {p}")
+    if virtual_time and vclock.master() is None:
+        raise ValueError(
+            "virtual_time needs this process on a simulated clock that serves others: "
+            "vclock.install(serve=True) before its event loop starts (run_tests does it)"
+        )
     captures: list[str | None] = [None] * len(paths)
     if capture is not None:
         captures = _capture_folders(capture, paths)
@@ -410,7 +440,10 @@ def _capture_folders(capture: str, paths: Sequence[str]) -> list[str | None]:
 
 
 def run_tests(paths: Sequence[str], **kwargs: Any) -> Summary:
-    """`run_tests_async` in a fresh event loop."""
+    """`run_tests_async` in a fresh event loop (with `virtual_time=True`, this process goes
+    on a simulated clock first, for good)."""
+    if kwargs.get("virtual_time") and vclock.master() is None:
+        vclock.install(serve=True)
     return asyncio.run(run_tests_async(paths, **kwargs))
 
 

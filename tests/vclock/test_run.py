@@ -131,3 +131,22 @@ def test_the_battery_example_gives_its_readings_and_energy(tmp_path: Path) -> No
     # Three readings 2 s apart, each a few advertising events and a short connection.
     assert 6000 < elapsed_ms < 20000
     assert 0 < tx_ms < 100 and 0 < charge_uc < 2000
+
+
+def test_multitests_pass_on_simulated_time(tmp_path: Path) -> None:
+    # MicroPython's own multitest protocol (NEXT, BROADCAST/wait, the .exp comparison) with
+    # the instances and the radio on one clock.
+    tests = Path(__file__).resolve().parents[1] / "multitests"
+    names = ["aioble_characteristic.py", "ble_perf_gatt_notify.py"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "blerun.cli", "multitest", "--virtual-time", *names],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tests,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed, 0 failed" in proc.stdout
+    assert "metric: 100 notification round trips in " in proc.stdout
