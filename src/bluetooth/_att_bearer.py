@@ -68,12 +68,13 @@ class AttBearer:
         """The radio is on: send through ``host`` (Bumble's, with ``send_l2cap_pdu``)."""
         self._host = host
         self._queue = host.le_acl_packet_queue or host.acl_packet_queue
-        if self._queue is not None:
-            self._queue.on("flow", self._release_credits)
+        host.on_flow = self._release_credits
 
     @stack_side
     def detach(self) -> None:
         """The radio is off or lost: nothing more goes out; every credit comes back."""
+        if self._host is not None:
+            self._host.on_flow = None
         self._host = self._queue = None
         self._release_credits()
 
@@ -95,8 +96,8 @@ class AttBearer:
             conn.att_timer = None
         self.client.connection_gone(conn)
         self.server.connection_gone(conn)
-        # Its queued packets are flushed just after Bumble reports the disconnection (and the
-        # flush emits no 'flow' event): count the room they leave once that has happened.
+        # Its queued packets are flushed just after Bumble reports the disconnection (a flush
+        # is no completion: on_flow is not told): count the room they leave once it is done.
         asyncio.get_running_loop().call_soon(self._release_credits)
 
     # --- the cores' hooks ---------------------------------------------------------------------
@@ -194,6 +195,6 @@ class AttBearer:
             return
         queue = self._queue
         if queue is not None and queue.pending > ACL_LOW_WATER_BUFFERS * queue.max_in_flight:
-            return  # the 'flow' event calls again as the controller drains
+            return  # the host's on_flow calls again as the controller drains
         owed, self._tx_owed = self._tx_owed, 0
         self.tx.give(owed)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bumble import hci
-from bumble.host import Host
+from bumble.host import DataPacketQueue, Host
 from bumble.snoop import Snooper
 
 if TYPE_CHECKING:
@@ -38,8 +38,9 @@ class QuietHost(Host):
     outcome as Bumble's: an ACL packet holding a whole L2CAP PDU for a fixed channel (ATT,
     SMP) goes straight to that channel's handler, instead of through Bumble's packet
     objects, its reassembler and two event emitters; Number Of Completed Packets is read
-    without building an event object; an L2CAP PDU that fits one ACL packet, sent while
-    the controller has room, goes to it as bytes (``send_l2cap_pdu``). Everything else goes
+    without building an event object, and counted in the queues without their 'flow' event
+    (``on_flow`` is told instead); an L2CAP PDU that fits one ACL packet, sent while the
+    controller has room, goes to it as bytes (``send_l2cap_pdu``). Everything else goes
     Bumble's way."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -50,6 +51,8 @@ class QuietHost(Host):
         self.fixed_channels: dict[int, Any] | None = None
         # told of each Command Status (a connect waits for its command's)
         self.on_command_status: Callable[[hci.HCI_Command_Status_Event], None] | None = None
+        # told after each Number Of Completed Packets (the controller took some packets)
+        self.on_flow: Callable[[], None] | None = None
 
     def send_raw(self, packet: bytes) -> None:
         """An H4 packet as bytes (Host Number Of Completed Packets, which Bumble has no class
@@ -106,7 +109,16 @@ class QuietHost(Host):
         for i in range(count):
             handle, done = _ACL_HEADER.unpack_from(packet, 4 + 4 * i)
             if queue := self.get_data_packet_queue(handle):
-                queue.on_packets_completed(done, handle)
+                _packets_completed(queue, handle, done)
+        if self.on_flow is not None:
+            self.on_flow()
+
+    def on_hci_number_of_completed_packets_event(
+        self, event: hci.HCI_Number_Of_Completed_Packets_Event
+    ) -> None:
+        super().on_hci_number_of_completed_packets_event(event)
+        if self.on_flow is not None:
+            self.on_flow()
 
     def send_l2cap_pdu(self, connection_handle: int, cid: int, pdu: bytes) -> None:
         connection = self.connections.get(connection_handle)
@@ -189,6 +201,28 @@ class QuietHost(Host):
                 ),
                 connection_handle,
             )
+
+
+def _packets_completed(queue: DataPacketQueue, handle: int, done: int) -> None:
+    """``queue.on_packets_completed(done, handle)``, counted as Bumble 0.0.236 counts, without
+    its 'flow' event while nothing listens to it (the host's ``on_flow`` is told instead).
+    Anything unusual (a count beyond what is in flight, a listener) goes Bumble's way."""
+    state = queue._connection_state.get(handle)
+    if (
+        state is None
+        or done > state.in_flight
+        or done > queue._in_flight
+        or queue._events.get("flow")
+    ):
+        queue.on_packets_completed(done, handle)
+        return
+    state.in_flight -= done
+    if not state.in_flight:
+        state.drained.set()
+    queue._in_flight -= done
+    queue._completed += done
+    if queue._packets:
+        queue._check_queue()
 
 
 def _debug() -> bool:
