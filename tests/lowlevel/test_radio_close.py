@@ -164,7 +164,10 @@ def run(bug: str, stop: str) -> subprocess.CompletedProcess[str]:
     "stop",
     [
         "",  # the program ends while connected
-        # As `aioble run --timeout`: SIGINT, the program stops there.
+        # As `aioble run --timeout`: SIGINT, the program stops there (with Python's handler
+        # even where the suite was started with SIGINT ignored: a background job's children
+        # inherit that, and the sleep would then run its 30 s).
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "os.kill(os.getpid(), signal.SIGINT)\ntime.sleep(30)",
     ],
 )
