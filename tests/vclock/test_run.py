@@ -150,3 +150,27 @@ def test_multitests_pass_on_simulated_time(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 passed, 0 failed" in proc.stdout
     assert "metric: 100 notification round trips in " in proc.stdout
+
+
+def test_the_battery_table_builds_on_simulated_time(tmp_path: Path) -> None:
+    # examples/battery_sensor/table.py, one reading per combination: a row for each, and the
+    # rows without a collector are the air model's own figures (deterministic).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "battery_sensor" / "table.py"), "--readings", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and " ms |" in line]
+    assert len(rows) == 12
+    alone = {
+        row.split("|")[1].strip(): row.split("|")[4].strip()
+        for row in rows
+        if "no collector" in row
+    }
+    assert alone == {"100 ms": "132.2 ms", "500 ms": "27.5 ms", "1000 ms": "13.8 ms"}
+    assert "(simulated time: " in proc.stdout
