@@ -84,7 +84,9 @@ def run_pair(pair: Pair, work: Path) -> Run:
     command = [*_aioble_command()]
     if pair.log:
         command += ["--log", pair.log]
-    command += ["run", "--timeout", "60"]
+    # on simulated time: the same programs and air, without waiting for their sleeps and
+    # intervals (the timeout is in simulated seconds)
+    command += ["run", "--virtual-time", "--timeout", "60"]
     if not pair.air:
         command.append("--fast")
     command += list(pair.programs)
