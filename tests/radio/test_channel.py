@@ -88,6 +88,48 @@ def test_capture_needs_a_clear_margin(signal: float, interferers: list, survives
     assert channel.captured(signal, interferers) is survives
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "packets", "senders"),
+    [
+        (0.0, 1.0, [], []),
+        (0.0, 1.0, [(0.5, 1.5, "a"), (1.0, 2.0, "b"), (-1.0, 0.0, "c")], ["a"]),  # ends touch
+        (0.0, 1.0, [(-1.0, 2.0, "a"), (0.2, 0.3, "b"), (2.0, 3.0, "c")], ["a", "b"]),
+    ],
+)
+def test_overlapping_keeps_what_shares_an_instant(
+    start: float, end: float, packets: list, senders: list
+) -> None:
+    assert channel.overlapping(start, end, packets) == senders
+
+
+@pytest.mark.parametrize(
+    ("hop_a", "counter_a", "hop_b", "counter_b", "events", "meetings"),
+    [
+        (5, 0, 7, 0, 37, 1),  # different hops: once in every 37 events (37 is prime)
+        (5, 100, 16, 3, 370, 10),
+        (9, 4, 12, 40, 74, 2),
+        (7, 0, 7, 0, 37, 37),  # one hop, one counter: always
+        (7, 0, 7, 1, 37, 0),  # one hop, counters apart: never
+    ],
+)
+def test_two_links_meet_on_a_data_channel_once_in_37_events(
+    hop_a: int, counter_a: int, hop_b: int, counter_b: int, events: int, meetings: int
+) -> None:
+    assert channel.csa1_meetings(hop_a, counter_a, hop_b, counter_b, events) == meetings
+
+
+@pytest.mark.parametrize(
+    ("offset", "first", "second"),
+    [(0.0, 2 / 37, 1 / 37), (0.5, 1.5 / 37, 1.5 / 37), (0.2, 1.8 / 37, 1.2 / 37)],
+)
+def test_two_streaming_links_lose_three_events_in_37_between_them(
+    offset: float, first: float, second: float
+) -> None:
+    lost = channel.streaming_pair_loss(offset)
+    assert lost == pytest.approx((first, second))
+    assert sum(lost) == pytest.approx(3 / 37)
+
+
 def test_csa1_hops_over_every_channel_and_remaps_unused_ones() -> None:
     assert [channel.csa1(n, 7) for n in range(6)] == [7, 14, 21, 28, 35, 5]
     for hop in range(5, 17):

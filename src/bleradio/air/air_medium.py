@@ -18,6 +18,9 @@ counted:
 - A peer that goes silent is lost after the supervision timeout (reason 0x08).
 - One radio per device: a connection event that overlaps another link's event on either
   device is skipped, the link skipped last going first next time (``_scheduled``).
+- Collisions: a packet overlapped in time on its channel by others' packets survives at
+  its receiver only ``channel.CAPTURE_DB`` above them: advertising PDUs (``_collided``) and
+  data PDUs of links whose events overlap on one data channel (``_rivals``).
 
 Radio time per device (TX, RX, ramp-ups) accumulates in ``RadioTime``; ``energy(ctrl)``
 turns it into an ``EnergyReport`` with a ``CurrentProfile``.
@@ -37,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from . import airtime
 from .activity import Activity, ActivityLog, windows
 from .airtime import NRF52832, CurrentProfile, EnergyReport, RadioTime
-from .channel import DATA_CHANNELS, FADING_SIGMA_DB, captured, packet_error_rate
+from .channel import DATA_CHANNELS, FADING_SIGMA_DB, captured, overlapping, packet_error_rate
 from .channel import rssi as rssi_of
 from .link import CONTROL_PDU_SIZE, LLID_CONTROL, Link, LinkEnd
 from .medium import ADV_DIRECT_IND, AdvPdu, Medium, ScanRecord
@@ -53,6 +56,9 @@ _LONGEST_PDU = 255
 # how long a PDU stays on the air's record: longer than an advertising event's three
 # PDUs with their scan request windows (3 x 0.9 ms), checked at the end of the last
 _AIR_MEMORY = 0.005
+# how long a connection event's packets stay on the air's record of its data channel: an
+# event computed a little late (a late timer) still finds the events it overlapped
+_DATA_AIR_MEMORY = 0.5
 _SCAN_REQ_US = airtime.pdu_time_us(airtime.SCAN_REQ_PAYLOAD)
 _CONNECT_IND_US = airtime.pdu_time_us(airtime.CONNECT_IND_PAYLOAD)
 
@@ -98,6 +104,60 @@ class _Transmission:
         self.start = start
         self.end = end
         self.sender = sender
+
+
+class _OnAir:
+    """A connection event's packets on its data channel (one run of ``_event``), on the
+    air's record while later events may overlap them."""
+
+    __slots__ = ("link", "start", "end", "packets")
+
+    def __init__(self, link: Link, start: float) -> None:
+        self.link = link
+        self.start = start
+        self.end = start
+        self.packets: list[tuple[float, float, LinkLayer]] = []  # (start, end, sender)
+
+
+class _Rivals:
+    """Other links' packets on a connection event's data channel (``AirMedium._rivals``):
+    those on the air's record, and the events due later on it, foreseen only once the
+    event reaches their start (most events end long before)."""
+
+    __slots__ = ("medium", "until", "packets", "first", "last", "due", "next_due")
+
+    def __init__(
+        self,
+        medium: AirMedium,
+        until: float,
+        packets: list[tuple[float, float, LinkLayer]],
+        due: list[tuple[float, Link, bool]],
+    ) -> None:
+        self.medium = medium
+        self.until = until
+        self.packets = packets
+        self.first = min((p[0] for p in packets), default=math.inf)
+        self.last = max((p[1] for p in packets), default=-math.inf)
+        self.due = due  # (start, link, fresh)
+        self.next_due = min((d[0] for d in due), default=math.inf)
+
+    def senders(self, start: float, end: float) -> list[LinkLayer]:
+        """Who else is on the channel at some instant of [``start``, ``end``)."""
+        if end > self.next_due:
+            later = []
+            for when, link, fresh in self.due:
+                if when < end:
+                    foreseen = self.medium._foresee(link, when, fresh, self.until)
+                    self.packets.extend(foreseen)
+                    self.first = min([self.first] + [p[0] for p in foreseen])
+                    self.last = max([self.last] + [p[1] for p in foreseen])
+                else:
+                    later.append((when, link, fresh))
+            self.due = later
+            self.next_due = min((d[0] for d in later), default=math.inf)
+        if end <= self.first or start >= self.last:
+            return []
+        return overlapping(start, end, self.packets)
 
 
 @dataclass
@@ -165,6 +225,13 @@ class AirMedium(Medium):
         # what is on each advertising channel lately (collisions), oldest first
         self._air: dict[int, deque[_Transmission]] = {}
         self._clear_pairs: dict[tuple[str, str, int], bool] = {}  # see _clear
+        # data channels (with more than one link): each channel's events lately, and the
+        # events due on each that have not run yet: (their timer, start, fresh or resumed)
+        self._data_air: dict[int, deque[_OnAir]] = {}
+        self._data_busy: dict[int, float] = {}  # when each one's last packet ends
+        self._due: dict[int, dict[Link, tuple[asyncio.TimerHandle, float, bool]]] = {}
+        self._due_on: dict[Link, int] = {}  # the channel of each link's event due
+        self.data_collisions = 0  # data packets lost to a collision (a measure for tests)
 
     # ------------------------------------------------------------------ accounting
     def attach(self, controller: LinkLayer, label: str | None) -> tuple[str, bytes]:
@@ -521,7 +588,22 @@ class AirMedium(Medium):
             # data only for the peripheral: wait for an event it listens to
             step = state.latency + 1
             n = -(-n // step) * step
-        state.timer = self.loop.call_at(state.anchor + n * state.interval, self._event, link, n)
+        self._arm(link, state, n, state.anchor + n * state.interval)
+
+    def _arm(self, link: Link, state: _LinkState, n: int, when: float, *resume: Any) -> None:
+        """Event ``n`` of ``link`` runs (or, with ``resume``, goes on) at ``when``; with
+        other links about, it is on the record of events due (``_rivals``)."""
+        state.timer = self.loop.call_at(when, self._event, link, n, *resume)
+        if len(self.links) > 1:
+            channel = link.data_channel(state.base + n)
+            before = self._due_on.get(link)
+            if before is not None and before != channel:
+                self._due[before].pop(link, None)
+            self._due_on[link] = channel
+            due = self._due.get(channel)
+            if due is None:
+                due = self._due[channel] = {}
+            due[link] = (state.timer, when, not resume)
 
     def _event(
         self, link: Link, n: int, used: float = 0.0, dry: str = "", waited: bool = False
@@ -556,13 +638,19 @@ class AirMedium(Medium):
         """
         state: _LinkState = link.state
         state.timer = None
+        self._forget_due(link)
         if not link.alive:
             return
         # data queued during this event (a kick) waits for the next one
+        run_before = state.next_event
         state.next_event = n + 1
         start = state.anchor + n * state.interval
         if not used and not dry:
-            if not state.clean and self._supervision_expired(link, state, start):
+            if state.clean and run_before < n:
+                # the idle events before this one (counted, not run) were heard both ways
+                state.heard_c = max(state.heard_c, start - state.interval)
+                state.heard_p = max(state.heard_p, start - state.interval)
+            if self._supervision_expired(link, state, start):
                 return
             if not self._scheduled(link, state, n):
                 return
@@ -578,7 +666,21 @@ class AirMedium(Medium):
         c_time, p_time = self._time(cc), self._time(pc)
         clean = state.clean
         counter = state.base + n
-        channel = 0 if clean else link.data_channel(counter)
+        channel = link.data_channel(counter)
+        # other links' packets on this channel meanwhile (collisions), and this event's own
+        rivals: _Rivals | None = None
+        onair: _OnAir | None = None
+        busy_until = 0.0
+        if len(self.links) > 1:
+            t0 = start + used / 1e6
+            busy_until = self._data_busy.get(channel, 0.0)
+            if busy_until > t0 or self._due.get(channel):
+                rivals = self._rivals(link, channel, t0, start + budget / 1e6)
+            onair = _OnAir(link, t0)
+            record = self._data_air.get(channel)
+            if record is None:
+                record = self._data_air[channel] = deque()
+            record.append(onair)
         errors_c = errors_p = 0  # CRC errors in a row at the central, at the peripheral
         c_sent = p_sent = False
         after_refusal = waited  # resumed after a refusal, and nothing moved since
@@ -589,6 +691,10 @@ class AirMedium(Medium):
                 c_octets = _octets(c_pdu, central.encrypted)
                 c_us = airtime.pdu_time_us(c_octets, c_phy)
                 c_got = clean or self._gets(cc, pc, c_octets, channel, c_phy)
+                t = start + used / 1e6
+                c_hit = rivals is not None and c_got and self._collides(cc, pc, t, c_us, rivals)
+                if c_hit:
+                    c_got = False
                 # the peripheral answers with its head, or the next PDU if the central's
                 # packet acknowledged the head; after a second CRC error in a row, nothing
                 ack_p = c_got and peripheral.held
@@ -602,8 +708,18 @@ class AirMedium(Medium):
                 need = c_us + p_us + 2 * airtime.T_IFS_US
                 if used and used + need > budget:
                     break
-                t = start + used / 1e6
                 used += need
+                if onair is not None:
+                    onair.packets.append((t, t + c_us / 1e6, cc))
+                    onair.end = t + c_us / 1e6
+                    if not p_silent:
+                        t_p = t + (c_us + airtime.T_IFS_US) / 1e6
+                        onair.packets.append((t_p, t_p + p_us / 1e6, pc))
+                        onair.end = t_p + p_us / 1e6
+                    if onair.end > busy_until:
+                        busy_until = self._data_busy[channel] = onair.end
+                if c_hit:
+                    self.data_collisions += 1
                 c_time.add(tx_us=c_us, rx_us=p_us)
                 p_time.add(tx_us=p_us, rx_us=c_us)
                 progress = refused = False
@@ -631,6 +747,9 @@ class AirMedium(Medium):
                 if p_pdu is not None and not (peripheral.tx and peripheral.tx[0] is p_pdu):
                     p_pdu = None  # (its queue was emptied meanwhile)
                 p_got = clean or self._gets(pc, cc, p_octets, channel, p_phy)
+                if rivals is not None and p_got and self._collides(pc, cc, t, p_us, rivals):
+                    p_got = False
+                    self.data_collisions += 1
                 p_new = p_pdu is not None and not peripheral.held
                 p_ok = not p_new or p_pdu[0] == LLID_CONTROL or not cc.rx_full  # type: ignore[index]
                 if capture is not None:
@@ -656,9 +775,7 @@ class AirMedium(Medium):
                     if state.timer is not None:
                         state.timer.cancel()
                     self._occupy(link, state, n, used)
-                    state.timer = self.loop.call_at(
-                        start + used / 1e6, self._event, link, n, used, "", True
-                    )
+                    self._arm(link, state, n, start + used / 1e6, used, "", True)
                     return
                 if progress:
                     after_refusal = False
@@ -676,9 +793,7 @@ class AirMedium(Medium):
                             state.timer.cancel()
                         # the radio stays in this event while it waits for the host
                         self._occupy(link, state, n, used + empty_us + 2 * airtime.T_IFS_US)
-                        state.timer = self.loop.call_at(
-                            start + used / 1e6, self._event, link, n, used, dry
-                        )
+                        self._arm(link, state, n, start + used / 1e6, used, dry)
                         return
                     break
         except Exception:
@@ -694,6 +809,87 @@ class AirMedium(Medium):
                 self.kick(link, after=start + used / 1e6)
             return
         self._end_event(link, n, used)
+
+    def _rivals(self, link: Link, channel: int, t0: float, t1: float) -> _Rivals | None:
+        """Other links' packets (start, end, sender) on data ``channel`` between ``t0`` and
+        ``t1``, the part of ``link``'s event still to run: those of events that ran (the
+        air's record), and those of events due in that time that have not run yet (what
+        their queues hold now would go, ``_foresee``). Links that share a device with
+        ``link`` are not rivals: one radio serves one event at a time (``_scheduled``).
+        None: nobody else on the channel then."""
+        c, p = link.central.controller, link.peripheral.controller
+        packets: list[tuple[float, float, LinkLayer]] = []
+        later: list[tuple[float, Link, bool]] = []
+        record = self._data_air.get(channel)
+        if record:
+            horizon = t0 - _DATA_AIR_MEMORY
+            while record and record[0].end < horizon:
+                record.popleft()
+            for run in record:
+                if run.end > t0 and run.start < t1 and run.link is not link:
+                    other = run.link
+                    ends = (other.central.controller, other.peripheral.controller)
+                    if c not in ends and p not in ends:
+                        packets.extend(packet for packet in run.packets if packet[1] > t0)
+        due = self._due.get(channel)
+        if due:
+            for other, (timer, when, fresh) in list(due.items()):
+                if other.state is None or other.state.timer is not timer or not other.alive:
+                    self._forget_due(other)  # (run, moved or gone since)
+                elif when < t1 and other is not link:
+                    ends = (other.central.controller, other.peripheral.controller)
+                    if c not in ends and p not in ends:
+                        later.append((when, other, fresh))
+        if not packets and not later:
+            return None
+        return _Rivals(self, t1, packets, later)
+
+    def _forget_due(self, link: Link) -> None:
+        channel = self._due_on.pop(link, None)
+        if channel is not None:
+            self._due[channel].pop(link, None)
+
+    def _foresee(
+        self, link: Link, t: float, fresh: bool, until: float
+    ) -> list[tuple[float, float, LinkLayer]]:
+        """The packets ``link``'s event due at ``t`` would send before ``until`` with what
+        its queues hold now, nothing lost (a fresh event makes at least one exchange)."""
+        central, peripheral = link.central, link.peripheral
+        cc, pc = central.controller, peripheral.controller
+        c_queue, p_queue = iter(central.tx), iter(peripheral.tx)
+        if peripheral.held:
+            next(p_queue, None)  # (the central's first packet acknowledges it)
+        packets: list[tuple[float, float, LinkLayer]] = []
+        while t < until:
+            c_pdu, p_pdu = next(c_queue, None), next(p_queue, None)
+            if c_pdu is None and p_pdu is None and not fresh:
+                break
+            fresh = False
+            c_us = airtime.pdu_time_us(_octets(c_pdu, central.encrypted), link.phy_c_to_p)
+            p_us = airtime.pdu_time_us(_octets(p_pdu, peripheral.encrypted), link.phy_p_to_c)
+            t_p = t + (c_us + airtime.T_IFS_US) / 1e6
+            packets.append((t, t + c_us / 1e6, cc))
+            packets.append((t_p, t_p + p_us / 1e6, pc))
+            t = t_p + (p_us + airtime.T_IFS_US) / 1e6
+        return packets
+
+    def _collides(
+        self,
+        sender: LinkLayer,
+        receiver: LinkLayer,
+        t: float,
+        us: float,
+        rivals: _Rivals,
+    ) -> bool:
+        """Whether ``sender``'s packet on air from ``t`` for ``us`` µs is lost at
+        ``receiver`` to the ``rivals`` it overlaps (it survives ``channel.CAPTURE_DB``
+        above them all)."""
+        others = [
+            self.mean_power(other, receiver)
+            for other in rivals.senders(t, t + us / 1e6)
+            if other is not receiver
+        ]
+        return bool(others) and not captured(self.rx_power(sender, receiver), others)
 
     def _acknowledged(self, sender: LinkEnd) -> None:
         """``sender`` hears that its head PDU was taken: it is done with it."""
@@ -930,6 +1126,7 @@ class AirMedium(Medium):
 
     def close_link(self, link: Link) -> None:
         # a gone link competes no more (and must not keep its controllers alive)
+        self._forget_due(link)
         for controller in _ends_of(link):
             if self._radio_busy.get(controller, (0.0, None))[1] is link:
                 del self._radio_busy[controller]
@@ -939,6 +1136,11 @@ class AirMedium(Medium):
                 link.state.timer.cancel()
                 link.state.timer = None
         super().close_link(link)
+        if len(self.links) < 2:  # no collisions between links now: forget the records
+            self._data_air.clear()
+            self._data_busy.clear()
+            self._due.clear()
+            self._due_on.clear()
 
     def lose_link(self, link: Link, silent: LinkLayer | None = None) -> None:
         """A side went silent: the other notices after the supervision timeout."""

@@ -14,7 +14,9 @@ Every default is a published figure (``docs/channel.md`` lists them with their s
   Communications*), scaled so that it is 0.1 % at the sensitivity; a packet survives
   when all its bits after the preamble do.
 - Capture: a packet survives a collision when it is ``CAPTURE_DB`` above the sum of the
-  interferers (co-channel C/I, Core Vol 6 Part A 4.2: 21 dB).
+  interferers (co-channel C/I, Core Vol 6 Part A 4.2: 21 dB). Interferers are the packets
+  that overlap it in time on its channel (``overlapping``), on the advertising channels
+  and on the data channels alike.
 - Channel selection: Algorithm #1 and #2 (Core Vol 6 Part B 4.5.8).
 """
 
@@ -22,8 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TypeVar
 
 from .airtime import PHY_1M, PHY_2M
+
+T = TypeVar("T")
 
 SPEED_OF_LIGHT = 299_792_458.0
 CENTRE_FREQUENCY_HZ = 2.44e9
@@ -112,6 +117,12 @@ def captured(
     return signal_dbm - 10.0 * math.log10(total_mw) >= margin_db
 
 
+def overlapping(start: float, end: float, packets: Iterable[tuple[float, float, T]]) -> list[T]:
+    """The senders of ``packets`` (start, end, sender) on air at some instant of
+    [``start``, ``end``): those that overlap it in time (ends that touch do not)."""
+    return [sender for a, b, sender in packets if a < end and b > start]
+
+
 # ---------------------------------------------------------------------- channel selection
 def used_channels(channel_map: int) -> list[int]:
     """The data channels (0-36) a channel map uses, ascending."""
@@ -127,6 +138,15 @@ def csa1(counter: int, hop: int, channel_map: int = CHANNEL_MAP_ALL) -> int:
         return unmapped
     used = used_channels(channel_map)
     return used[unmapped % len(used)]
+
+
+def csa1_meetings(hop_a: int, counter_a: int, hop_b: int, counter_b: int, events: int) -> int:
+    """Of ``events`` consecutive connection events of two links at one interval (their
+    counters at the first: ``counter_a``, ``counter_b``), how many put both on the same
+    data channel with CSA#1 over all 37 channels. With different hops it is one in every
+    37 (37 is prime: hop_a (ca + k + 1) = hop_b (cb + k + 1) mod 37 has one solution k per
+    37); with equal hops, all of them or none."""
+    return sum(csa1(counter_a + k, hop_a) == csa1(counter_b + k, hop_b) for k in range(events))
 
 
 def _permute(value: int) -> int:
@@ -167,6 +187,18 @@ def collision_survival(others: int, pdu_us: float, period_us: float) -> float:
     ALOHA: another start within ``pdu_us`` on either side destroys it; no capture)."""
     vulnerable = min(1.0, 2.0 * pdu_us / period_us)
     return (1.0 - vulnerable) ** others
+
+
+def streaming_pair_loss(offset: float, channels: int = DATA_CHANNELS) -> tuple[float, float]:
+    """Shares of their connection events that two links near each other lose to one
+    another when both stream (each event fills its interval), at one interval, the
+    second's anchors ``offset`` (0 to 1, of the interval) after the first's, hopping so
+    that two overlapping events meet on one channel once in ``channels`` (CSA#1 with
+    different hops: ``csa1_meetings``). Every event of the first overlaps two of the
+    second's: the one under way when it starts, and the next, which starts inside it.
+    When two events meet (no capture), the one that starts inside the other loses all of
+    it and the other loses the rest from there (both close after two CRC errors)."""
+    return (2.0 - offset) / channels, (1.0 + offset) / channels
 
 
 def _event_states(
