@@ -21,17 +21,16 @@ clock = vclock.install()
 """
 
 
-def run(code: str, *, prelude: str = PRELUDE, interpreter: list[str] | None = None) -> str:
-    env = dict(os.environ)
-    env.pop("AIOBLE_VIRTUAL_TIME", None)
-    command = interpreter or [sys.executable, "-c"]
-    proc = subprocess.run(
-        [*command, prelude + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+def run(code: str, *, aioble_python: bool = False) -> str:
+    """``code`` in a fresh ``python -c`` that installs the clock first, or (``aioble_python``)
+    in ``aioble-python -c`` with ``AIOBLE_VIRTUAL_TIME=1``; its stdout."""
+    env = {k: v for k, v in os.environ.items() if k != "AIOBLE_VIRTUAL_TIME"}
+    if aioble_python:
+        command = [sys.executable, "-m", "mpemu.interpreter", "-c", textwrap.dedent(code)]
+        env["AIOBLE_VIRTUAL_TIME"] = "1"
+    else:
+        command = [sys.executable, "-c", PRELUDE + textwrap.dedent(code)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -160,7 +159,8 @@ def test_a_bad_setting_is_a_clear_error(value):
 def test_board_clocks_under_aioble_python():
     # The program's own clocks: ticks, sleep_ms, machine.Timer, lightsleep, asyncio.sleep_ms.
     got = values(
-        _aioble_python("""
+        run(
+            """
             import time, machine, asyncio
             t0 = time.ticks_ms()
             ticks = []
@@ -174,21 +174,10 @@ def test_board_clocks_under_aioble_python():
                 await asyncio.sleep_ms(5000)
             asyncio.run(main())
             print("elapsed_ms=", time.ticks_diff(time.ticks_ms(), t0), sep="")
-        """)
+            """,
+            aioble_python=True,
+        )
     )
     assert got["timer_ticks"] == 10
     assert 1000 <= got["first_tick"] < 1020
     assert 17500 <= got["elapsed_ms"] < 17700
-
-
-def _aioble_python(code: str) -> str:
-    env = {**os.environ, "AIOBLE_VIRTUAL_TIME": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "mpemu.interpreter", "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout

@@ -1,4 +1,5 @@
-"""``aioble run --virtual-time``: the runner's radio and every program on one simulated clock.
+"""``aioble run --virtual-time``: the runner's radio and every program on one simulated clock
+(``aioble multitest --virtual-time``: tests/test_multitests.py).
 
 The runner goes on the clock for good, so each case runs the CLI in a process of its own.
 Nothing here asserts wall time: simulated durations say the clock is shared and right.
@@ -17,16 +18,16 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def aioble_run(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def python(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in ``cwd``, with no AIOBLE_ setting of the suite's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
     return subprocess.run(
-        [sys.executable, "-m", "blerun.cli", "run", "--virtual-time", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=cwd,
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
     )
+
+
+def aioble_run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return python("-m", "blerun.cli", "run", "--virtual-time", *args, cwd=cwd)
 
 
 def write(folder: Path, name: str, code: str) -> str:
@@ -133,37 +134,11 @@ def test_the_battery_example_gives_its_readings_and_energy(tmp_path: Path) -> No
     assert 0 < tx_ms < 100 and 0 < charge_uc < 2000
 
 
-def test_multitests_pass_on_simulated_time(tmp_path: Path) -> None:
-    # MicroPython's own multitest protocol (NEXT, BROADCAST/wait, the .exp comparison) with
-    # the instances and the radio on one clock.
-    tests = Path(__file__).resolve().parents[1] / "multitests"
-    names = ["aioble_characteristic.py", "ble_perf_gatt_notify.py"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "blerun.cli", "multitest", "--virtual-time", *names],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=tests,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 passed, 0 failed" in proc.stdout
-    assert "metric: 100 notification round trips in " in proc.stdout
-
-
 def test_the_battery_table_builds_on_simulated_time(tmp_path: Path) -> None:
     # examples/battery_sensor/table.py, one reading per combination: a row for each, and the
     # rows without a collector give the radio time they give on real time.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOBLE_")}
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / "battery_sensor" / "table.py"), "--readings", "1"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        cwd=tmp_path,
-    )
+    table = EXAMPLES / "battery_sensor" / "table.py"
+    proc = python(str(table), "--readings", "1", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and " ms |" in line]
     assert len(rows) == 12
