@@ -11,6 +11,8 @@
   has returned.
 - ``threading.Thread.start``: the starting participant counts as running until the new
   thread has started (it waits for a thread the clock may not count).
+- ``_thread.start_new_thread`` (a program's threads): a thread a participant starts this
+  way is a participant.
 
 A participant's wait for a thread the clock does not count is a blind spot: the clock takes
 it for idle. Such waits in the project go through a hold (``Thread.start``) or a real lock
@@ -218,6 +220,29 @@ def _thread_start(self: threading.Thread) -> None:
         clock.release()
 
 
+def _start_new_thread(function: Any, args: Any, kwargs: Any = None) -> int:
+    """``_thread.start_new_thread`` (MicroPython programs start threads this way): a thread
+    started by a participant is one too, as ``enlist`` makes a ``threading.Thread``."""
+    clock = _clock
+    start = _original["start_new_thread"]
+    if clock is None or clock.current() is None:
+        return start(function, args, kwargs or {})
+    p = clock.reserve(getattr(function, "__name__", "_thread"))
+
+    def run(*a: Any, **k: Any) -> Any:
+        clock.adopt(p)
+        try:
+            return function(*a, **k)
+        finally:
+            clock.retire(p)
+
+    try:
+        return start(run, args, kwargs or {})
+    except BaseException:
+        clock.retire(p)
+        raise
+
+
 def install(clock: Clock) -> None:
     """Put this process on ``clock`` (once; loops made before keep real waits)."""
     global _clock
@@ -230,6 +255,7 @@ def install(clock: Clock) -> None:
         loop_init=asyncio.selector_events.BaseSelectorEventLoop.__init__,
         call_soon_threadsafe=asyncio.base_events.BaseEventLoop.call_soon_threadsafe,
         thread_start=threading.Thread.start,
+        start_new_thread=_thread.start_new_thread,
     )
     time.monotonic = _monotonic
     time.monotonic_ns = _monotonic_ns
@@ -243,6 +269,9 @@ def install(clock: Clock) -> None:
     threading.Condition.wait = _condition_wait  # type: ignore[method-assign]
     threading.Condition.notify = _condition_notify  # type: ignore[method-assign]
     threading.Thread.start = _thread_start  # type: ignore[method-assign]
+    # (threading keeps its own reference to the original: only direct callers see this)
+    _thread.start_new_thread = _start_new_thread
+    _thread.start_new = _start_new_thread  # type: ignore[attr-defined]
     asyncio.selector_events.BaseSelectorEventLoop.__init__ = _loop_init  # type: ignore[method-assign]
     asyncio.base_events.BaseEventLoop.call_soon_threadsafe = _call_soon_threadsafe  # type: ignore[method-assign]
 

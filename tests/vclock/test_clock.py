@@ -181,3 +181,29 @@ def test_board_clocks_under_aioble_python():
     assert got["timer_ticks"] == 10
     assert 1000 <= got["first_tick"] < 1020
     assert 17500 <= got["elapsed_ms"] < 17700
+
+
+def test_a_programs_own_thread_is_on_the_clock():
+    # MicroPython programs start threads with _thread (a Pico's second core): such a thread
+    # sleeps on the simulated clock too, and the clock waits for it while it computes.
+    got = values(
+        run(
+            """
+            import _thread, time
+            done = []
+            def core1(n):
+                for _ in range(n):
+                    time.sleep(10)
+                done.append(time.ticks_ms())
+            t0 = time.ticks_ms()
+            _thread.start_new_thread(core1, (30,))
+            while not done:
+                time.sleep(1)
+            print("core1_ms=", time.ticks_diff(done[0], t0), sep="")
+            print("main_ms=", time.ticks_diff(time.ticks_ms(), t0), sep="")
+            """,
+            aioble_python=True,
+        )
+    )
+    assert 300_000 <= got["core1_ms"] < 300_500
+    assert got["core1_ms"] <= got["main_ms"] < got["core1_ms"] + 1100
