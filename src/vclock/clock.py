@@ -11,8 +11,9 @@ A *participant* is a thread the clock counts: while one runs, the clock does not
 join by ``enlist`` (explicitly: the program's main thread, the stack thread, IRQ threads, timer
 threads); other threads are ignored (a thread pool blocked on a C queue would otherwise hold
 the clock forever). A participant parks with a deadline (or none) and a wake-up function; it
-unparks itself when it resumes, and whoever hands it work (a notify, a ``call_soon_threadsafe``)
-unparks it first, so the clock never sees everyone idle while work is on its way.
+unparks itself when it resumes, and whoever hands it work unparks it first (a notify) or holds
+the clock until it runs (a post to its loop), so the clock never sees everyone idle while work
+is on its way.
 
 One thread per process keeps the time (``vclock-timer``): it wakes participants whose deadline
 has passed, and decides the jumps. Across processes one clock (the master, beside the shared
@@ -189,12 +190,11 @@ class Clock:
         until woken). ``wake`` is how the timer thread ends the wait when the deadline comes;
         the caller must call ``unpark`` once it resumes, however it was woken."""
         with self._lock:
-            if p.state == PARKED:
-                return
-            p.state = PARKED
+            if p.state == RUNNING:
+                p.state = PARKED
+                self._busy -= 1
             p.deadline = deadline
             p.wake = wake
-            self._busy -= 1
             if self._busy == 0 or (
                 deadline is not None and (self._timer_due is None or deadline < self._timer_due)
             ):
