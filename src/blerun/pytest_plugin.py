@@ -13,6 +13,9 @@ fixtures that put a test's BLE devices on a radio of its own.
   windows, connection events), as a board's do; without it they are fast (everything
   delivered at once), as unit tests want. ``@pytest.mark.air_time(conn_interval_ms=7.5)``
   passes medium options (``bleradio.MediumOptions`` fields) too.
+- ``@pytest.mark.virtual_time``: the test's ``ble_run`` runs on simulated time (``aioble run
+  --virtual-time``: waiting costs no wall time; its ``timeout`` is in simulated seconds). The
+  clock is process-wide, so that run's runner is a process of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
+import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +36,7 @@ from typing import Any
 import pytest
 
 AIR_TIME_MARKER = "air_time"
+VIRTUAL_TIME_MARKER = "virtual_time"
 RUN_TIMEOUT_S = 120.0  # ble_run's default bound: only a program that hangs reaches it
 MAX_LINES = 100_000  # lines ble_run keeps of each program's stdout and of its stderr
 RADIO_VARIABLES = ("AIOBLE_RADIO", "AIOBLE_TRANSPORT")
@@ -39,6 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{AIR_TIME_MARKER}(**medium_options): the test's virtual radios (ble_devices, "
         "ble_run, ble_radio) keep air time; keyword arguments are bleradio.MediumOptions",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{VIRTUAL_TIME_MARKER}: the test's ble_run runs on simulated time (aioble run "
+        "--virtual-time), its timeout in simulated seconds",
     )
 
 
@@ -134,8 +147,14 @@ def run_board_programs(
     timeout: float = RUN_TIMEOUT_S,
     **run_kwargs: Any,
 ) -> BleRun:
-    """Run `programs` as ``aioble run`` does, on a private radio with medium `options`."""
+    """Run `programs` as ``aioble run`` does, on a private radio with medium `options`
+    (with ``virtual_time=True``, on simulated time: in a runner process of its own unless
+    this process serves a simulated clock already)."""
+    import vclock
     from blerun import run
+
+    if run_kwargs.get("virtual_time") and vclock.master() is None:
+        return _in_a_runner_process(programs, options, timeout, run_kwargs)
 
     paths = [str(p) for p in programs]
     outputs = {
@@ -166,6 +185,40 @@ def run_board_programs(
     )
 
 
+# The runner process of a ``ble_run`` on simulated time: the arguments come pickled on
+# stdin, the BleRun goes back pickled on stdout (the programs' own output is inside it).
+_RUNNER = """
+import pickle, sys
+import vclock
+vclock.install(serve=True)
+from blerun.pytest_plugin import run_board_programs
+programs, options, timeout, kwargs = pickle.load(sys.stdin.buffer)
+result = run_board_programs(programs, options=options, timeout=timeout, **kwargs)
+sys.stdout.buffer.write(pickle.dumps(result))
+"""
+
+
+def _in_a_runner_process(
+    programs: Sequence[str | Path], options: dict[str, Any], timeout: float, kwargs: Any
+) -> BleRun:
+    request = pickle.dumps(([str(p) for p in programs], options, timeout, kwargs))
+    env = {k: v for k, v in os.environ.items() if k != "AIOBLE_VIRTUAL_TIME"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUNNER],
+        input=request,
+        capture_output=True,
+        env=env,
+        timeout=max(RUN_TIMEOUT_S, timeout) + 60,  # (wall time: only a wedged runner)
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"ble_run's runner process failed ({proc.returncode}):\n"
+            + proc.stderr.decode(errors="replace")
+        )
+    result: BleRun = pickle.loads(proc.stdout)
+    return result
+
+
 @pytest.fixture
 def ble_run(request: pytest.FixtureRequest) -> Callable[..., BleRun]:
     """``ble_run(*programs, timeout=120, energy=False, **options)``: run board programs as
@@ -175,6 +228,7 @@ def ble_run(request: pytest.FixtureRequest) -> Callable[..., BleRun]:
     ``conn_interval_ms=7.5``); ``energy`` asks for each program's radio time and charge
     (air time only)."""
     base = medium_options(request.node)
+    virtual_time = request.node.get_closest_marker(VIRTUAL_TIME_MARKER) is not None
 
     def run(
         *programs: str | Path, timeout: float = RUN_TIMEOUT_S, energy: bool = False, **options: Any
@@ -183,7 +237,9 @@ def ble_run(request: pytest.FixtureRequest) -> Callable[..., BleRun]:
             raise TypeError("ble_run needs at least one program")
         options = {**base, **options}
         check_medium_options(options, "ble_run")
-        return run_board_programs(programs, options=options, timeout=timeout, energy=energy)
+        return run_board_programs(
+            programs, options=options, timeout=timeout, energy=energy, virtual_time=virtual_time
+        )
 
     return run
 

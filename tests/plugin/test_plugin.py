@@ -150,6 +150,46 @@ def test_air_time_marker(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*@pytest.mark.air_time: bad medium options*no_such_option*"])
 
 
+def test_virtual_time_marker(pytester: pytest.Pytester) -> None:
+    """The marker runs ble_run on simulated time: an hour's advertising, its energy and a
+    timeout all in simulated seconds; the test's own process keeps real time."""
+    (pytester.path / "sensor.py").write_text(
+        "import aioble, asyncio, time\n"
+        "async def main():\n"
+        "    t0 = time.ticks_ms()\n"
+        "    try:\n"
+        "        await aioble.advertise(1_000_000, name='s', timeout_ms=3_600_000)\n"
+        "    except asyncio.TimeoutError:\n"
+        "        print('nobody came in', time.ticks_diff(time.ticks_ms(), t0) // 60000, 'min')\n"
+        "asyncio.run(main())\n"
+    )
+    (pytester.path / "sleeper.py").write_text("import time\ntime.sleep(10**6)\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.air_time
+        @pytest.mark.virtual_time
+        def test_an_hour(ble_run):
+            run = ble_run("sensor.py", energy=True, timeout=4000)
+            assert run["sensor"].stdout == ["nobody came in 60 min"], run
+            (row,) = run.energy
+            assert 3_600_000 <= row.elapsed_ms < 3_700_000, row
+
+        @pytest.mark.virtual_time
+        def test_a_timeout(ble_run):
+            run = ble_run("sleeper.py", timeout=900)
+            assert run.timed_out and run.exit_status == 124, run
+
+        def test_real_time_here():
+            import vclock
+            assert vclock.current() is None
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
 def test_ble_run_reports_each_program(pytester: pytest.Pytester) -> None:
     (pytester.path / "talker.py").write_text(
         "import sys\nprint('hello')\nprint('oops', file=sys.stderr)\nsys.exit(3)\n"

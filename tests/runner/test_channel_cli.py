@@ -71,6 +71,7 @@ def test_the_reconnect_examples_scenario_is_valid() -> None:
 
 
 @pytest.mark.air_time
+@pytest.mark.virtual_time
 def test_the_collector_survives_the_sensor_walking_out_of_range(needs_ble, ble_run) -> None:
     run = ble_run(
         RECONNECT / "sensor.py",

@@ -1,5 +1,6 @@
 """The examples, run as a user runs them (the plugin's ble_run: `aioble run`'s runner) on
-the air-time radio where timing is the point, fast where it is not."""
+the air-time radio where timing is the point, fast where it is not. The air-time runs are
+on simulated time (`aioble run --virtual-time`): the same air, without waiting for it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ BATTERY = ROOT / "examples" / "battery_sensor"
 
 
 @pytest.mark.air_time
+@pytest.mark.virtual_time
 def test_listening_central_finds_the_seed_peripheral_on_air_time(needs_ble, ble_run) -> None:
     run = ble_run(TEMP / "peripheral.py", TEMP / "central_listening.py", timeout=60)
     assert run.exit_status == 0, run
@@ -22,6 +24,7 @@ def test_listening_central_finds_the_seed_peripheral_on_air_time(needs_ble, ble_
 
 
 @pytest.mark.air_time
+@pytest.mark.virtual_time
 def test_seed_central_on_air_time_is_warned_when_it_hears_nothing(needs_ble, ble_run) -> None:
     """The seed's central scans 11.25 ms every 1.28 s for 5 s: it hears the 250 ms
     peripheral about one time in six. When it does, it reads; when not, the run says why."""
@@ -52,6 +55,7 @@ def test_battery_sensor_fast(needs_ble, ble_run, tmp_path: Path) -> None:
 
 
 @pytest.mark.air_time
+@pytest.mark.virtual_time
 def test_battery_sensor_energy_adds_up_on_air_time(needs_ble, ble_run, tmp_path: Path) -> None:
     programs = _battery(tmp_path, PERIOD_MS=500, READINGS=2, ADV_INTERVAL_MS=100)
     run = ble_run(*programs, timeout=60, energy=True)
