@@ -1019,8 +1019,37 @@ class AirMedium(Medium):
             # (an event it would have listened to anyway; the others are extra)
             state.busy_peripheral += 1
         state.next_event = n + 1
-        if link.alive and (link.central.tx or link.peripheral.tx or not state.clean):
-            self.kick(link, after=state.anchor + n * state.interval + used / 1e6)
+        if not link.alive or not (link.central.tx or link.peripheral.tx or not state.clean):
+            return
+        nxt = n + 1
+        if (
+            state.clean
+            and not link.central.tx
+            and not _more(link.peripheral)
+            and nxt % (state.latency + 1) == 0
+        ):
+            # Only the peripheral's last PDU waits, for the central's first packet of the
+            # next event: an idle event (counted in closed form, as the peripheral listens
+            # to it) that acknowledges it, run in full only if data comes first.
+            state.timer = self.loop.call_at(
+                state.anchor + nxt * state.interval, self._acknowledge_idle, link, state, nxt
+            )
+            return
+        self.kick(link, after=state.anchor + n * state.interval + used / 1e6)
+
+    def _acknowledge_idle(self, link: Link, state: _LinkState, n: int) -> None:
+        """Event ``n`` of a clean link whose peripheral waits only for the acknowledgement
+        of its last PDU: the central's empty packet brings it (the event is idle, counted in
+        closed form). Data queued meanwhile makes it an event like any other."""
+        state.timer = None
+        if not link.alive or link.state is not state:
+            return
+        central, peripheral = link.central, link.peripheral
+        if central.tx or _more(peripheral) or not state.clean:
+            self._event(link, n)
+            return
+        if peripheral.held:
+            self._acknowledged(peripheral)
 
     def _occupy(self, link: Link, state: _LinkState, n: int, used: float) -> None:
         """Both devices' radios were in event ``n`` of ``link`` for ``used`` µs."""
