@@ -119,7 +119,6 @@ class Clock:
         self.reporter: Reporter | None = None
         self.jumps = 0
         self.skipped = 0.0  # simulated seconds skipped by jumps
-        self._closed = False
         self._thread = threading.Thread(target=self._run, name="vclock-timer", daemon=True)
         self._thread.start()
 
@@ -238,16 +237,8 @@ class Clock:
                 self.jumps += 1
         self._kick.set()
 
-    def idle(self) -> bool:
-        """Whether every participant of this process is parked."""
-        return self._busy == 0
-
-    def close(self) -> None:
-        self._closed = True
-        self._kick.set()
-
     def _run(self) -> None:
-        while not self._closed:
+        while True:
             wakes: list[Callable[[], None]] = []
             jumped = False
             report = False

@@ -200,10 +200,6 @@ class Master:
                 remote.acked.set()
             sock.close()
 
-    def close(self) -> None:
-        self._listener.close()
-        self.clock.coordinator = None
-
 
 class Client:
     """A program's side: follow the master's offset, report when idle (a ``Reporter``)."""
