@@ -37,18 +37,13 @@ def current() -> Clock | None:
 def install(*, serve: bool = False) -> Clock:
     """Put this process on a simulated clock of its own (and enlist the calling thread);
     ``serve``: also accept other processes (``master()``)."""
+    global _master
     clock = Clock()
     clock.enlist_current()
     patches.install(clock)
     if serve:
-        _start_master(clock)
+        _master = Master(clock)
     return clock
-
-
-def _start_master(clock: Clock) -> Master:
-    global _master
-    _master = Master(clock)
-    return _master
 
 
 def master() -> Master | None:
