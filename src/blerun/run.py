@@ -213,6 +213,9 @@ async def run_programs_async(
             await asyncio.gather(*(procs.stop(p, clock=c) for p, _, c in still))
             for p in started:
                 procs.kill_group(p)
+            if master is not None:  # (a program that never started is waited for no more)
+                for clock in clock_names:
+                    master.forget(clock)
             with contextlib.suppress(TimeoutError):
                 await vclock.wall_wait_for(asyncio.gather(*pumps), 2.0)
             for p in pumps:
