@@ -397,7 +397,7 @@ def _cmd_multitest(args: argparse.Namespace) -> int:
             capture=args.capture,
             virtual_time=args.virtual_time,
         )
-    except (FileNotFoundError, RadioOptionError) as exc:
+    except (FileNotFoundError, RadioOptionError, ValueError) as exc:
         print(f"aioble multitest: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return summary.exit_status

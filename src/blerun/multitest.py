@@ -394,6 +394,8 @@ async def run_tests_async(
             "virtual_time needs this process on a simulated clock that serves others: "
             "vclock.install(serve=True) before its event loop starts (run_tests does it)"
         )
+    if vclock.master() is not None and radio == "rootcanal":
+        raise ValueError("simulated time needs the virtual radio (rootcanal keeps real time)")
     captures: list[str | None] = [None] * len(paths)
     if capture is not None:
         captures = _capture_folders(capture, paths)

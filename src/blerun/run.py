@@ -156,6 +156,8 @@ async def run_programs_async(
             "virtual_time needs this process on a simulated clock that serves others: "
             "vclock.install(serve=True) before its event loop starts (run_programs does it)"
         )
+    if master is not None and radio == "rootcanal":
+        raise ValueError("simulated time needs the virtual radio (rootcanal keeps real time)")
     for p in paths:
         if not os.path.isfile(p):
             raise ProgramNotFound(f"no such file: {p}")

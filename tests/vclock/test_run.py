@@ -151,3 +151,12 @@ def test_the_battery_table_builds_on_simulated_time(tmp_path: Path) -> None:
     for interval, radio_on_ms in {"100 ms": 132.2, "500 ms": 27.5, "1000 ms": 13.8}.items():
         assert abs(alone[interval] - radio_on_ms) <= 0.06 * radio_on_ms, alone
     assert "(simulated time: " in proc.stdout
+
+
+def test_rootcanal_on_simulated_time_is_a_usage_error(tmp_path: Path) -> None:
+    # rootcanal is a real-time controller in a process of its own: no clock can skip its waits
+    test = write(tmp_path, "t.py", "def instance0():\n    print('ran')\n")
+    proc = python("-m", "blerun.cli", "multitest", "--virtual-time", "--radio", "rootcanal", test,
+                  cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2
+    assert "simulated time needs the virtual radio" in proc.stderr
