@@ -91,16 +91,27 @@ def _condition_wait(self: threading.Condition, timeout: float | None = None) -> 
     self._waiters.append(waiter)  # type: ignore[attr-defined]
     expired = [False]
 
+    def end_wait() -> None:
+        # (the condition's lock held) end the wait unless a notify already did
+        try:
+            self._waiters.remove(waiter)  # type: ignore[attr-defined]
+        except ValueError:
+            return
+        expired[0] = True
+        _waiting.pop(waiter, None)
+        waiter.release()
+
     def expire() -> None:
-        # The deadline came (timer thread): end the wait unless a notify already did.
-        with self:
+        # The deadline came (timer thread). The timer thread must not wait for the lock: its
+        # holder may itself wait for the clock (a sleep inside ``with condition:``).
+        lock = self._lock  # type: ignore[attr-defined]
+        if lock.acquire(False):
             try:
-                self._waiters.remove(waiter)  # type: ignore[attr-defined]
-            except ValueError:
-                return
-            expired[0] = True
-            _waiting.pop(waiter, None)
-            waiter.release()
+                end_wait()
+            finally:
+                lock.release()
+        else:
+            threading.Thread(target=_locked, args=(self, end_wait), daemon=True).start()
 
     _waiting[waiter] = p
     # Parked before the lock is let go: a notify (which needs the lock) comes after.
@@ -113,6 +124,11 @@ def _condition_wait(self: threading.Condition, timeout: float | None = None) -> 
         clock.unpark(p)
         _waiting.pop(waiter, None)
         self._acquire_restore(saved)  # type: ignore[attr-defined]
+
+
+def _locked(condition: threading.Condition, action: Any) -> None:
+    with condition:
+        action()
 
 
 def _condition_notify(self: threading.Condition, n: int = 1) -> None:

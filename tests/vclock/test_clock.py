@@ -207,3 +207,31 @@ def test_a_programs_own_thread_is_on_the_clock():
     )
     assert 300_000 <= got["core1_ms"] < 300_500
     assert got["core1_ms"] <= got["main_ms"] < got["core1_ms"] + 1100
+
+
+def test_a_sleep_inside_a_condition_does_not_stop_the_clock():
+    # A waiter's deadline comes while another thread holds the condition's lock and sleeps:
+    # the clock ends the wait once the lock is free, instead of waiting for it (and so for
+    # the sleeper, who waits for the clock).
+    got = values(
+        run("""
+            import threading, time
+            cond = threading.Condition()
+            woke = []
+            def waiter():
+                with cond:
+                    woke.append(cond.wait(5))
+                woke.append(time.monotonic() - t0)
+            t0 = time.monotonic()
+            thread = vclock.enlist(threading.Thread(target=waiter))
+            thread.start()
+            time.sleep(1)
+            with cond:
+                time.sleep(10)
+            thread.join()
+            print("notified=", int(woke[0]), sep="")
+            print("woke_at=", woke[1], sep="")
+        """)
+    )
+    assert got["notified"] == 0
+    assert 11 <= got["woke_at"] < 11.5
