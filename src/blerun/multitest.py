@@ -389,13 +389,7 @@ async def run_tests_async(
     for p in paths:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"no such file: {p}")
-    if virtual_time and vclock.master() is None:
-        raise ValueError(
-            "virtual_time needs this process on a simulated clock that serves others: "
-            "vclock.install(serve=True) before its event loop starts (run_tests does it)"
-        )
-    if vclock.master() is not None and radio == "rootcanal":
-        raise ValueError("simulated time needs the virtual radio (rootcanal keeps real time)")
+    procs.run_clock(virtual_time, radio)
     captures: list[str | None] = [None] * len(paths)
     if capture is not None:
         captures = _capture_folders(capture, paths)
@@ -444,8 +438,7 @@ def _capture_folders(capture: str, paths: Sequence[str]) -> list[str | None]:
 def run_tests(paths: Sequence[str], **kwargs: Any) -> Summary:
     """`run_tests_async` in a fresh event loop (with `virtual_time=True`, this process goes
     on a simulated clock first, for good)."""
-    if kwargs.get("virtual_time") and vclock.master() is None:
-        vclock.install(serve=True)
+    procs.serve_clock(kwargs.get("virtual_time"))
     return asyncio.run(run_tests_async(paths, **kwargs))
 
 

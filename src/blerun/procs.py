@@ -51,6 +51,29 @@ def child_env(radio_env: Mapping[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
+def run_clock(virtual_time: bool, radio: object) -> vclock.Master | None:
+    """The clock a run's programs follow: this process's, when it serves one (``serve_clock``);
+    None on real time. ValueError when ``virtual_time`` asks for one this process does not
+    serve, or for simulated time on rootcanal (a real-time controller of its own)."""
+    master = vclock.master()
+    if virtual_time and master is None:
+        raise ValueError(
+            "virtual_time needs this process on a simulated clock that serves others: "
+            "vclock.install(serve=True) before its event loop starts (run_programs and "
+            "run_tests do it)"
+        )
+    if master is not None and radio == "rootcanal":
+        raise ValueError("simulated time needs the virtual radio (rootcanal keeps real time)")
+    return master
+
+
+def serve_clock(virtual_time: bool | None) -> None:
+    """Before a run's event loop starts: with ``virtual_time``, put this process on a
+    simulated clock that its programs follow (for good; once)."""
+    if virtual_time and vclock.master() is None:
+        vclock.install(serve=True)
+
+
 def clock_name(name: str) -> str:
     """A program's name on the run's simulated clock: unique in this process (several runs
     may share its clock), one word."""

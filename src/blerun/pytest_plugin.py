@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
 import pickle
 import subprocess
 import sys
@@ -202,12 +201,10 @@ def _in_a_runner_process(
     programs: Sequence[str | Path], options: dict[str, Any], timeout: float, kwargs: Any
 ) -> BleRun:
     request = pickle.dumps(([str(p) for p in programs], options, timeout, kwargs))
-    env = {k: v for k, v in os.environ.items() if k != "AIOBLE_VIRTUAL_TIME"}
     proc = subprocess.run(
         [sys.executable, "-c", _RUNNER],
         input=request,
         capture_output=True,
-        env=env,
         timeout=max(RUN_TIMEOUT_S, timeout) + 60,  # (wall time: only a wedged runner)
     )
     if proc.returncode != 0:

@@ -150,14 +150,7 @@ async def run_programs_async(
     file) or bleradio.capture.CaptureError (an unusable `capture`) before starting anything."""
     if not paths:
         raise ValueError("no program to run")
-    master = vclock.master()
-    if virtual_time and master is None:
-        raise ValueError(
-            "virtual_time needs this process on a simulated clock that serves others: "
-            "vclock.install(serve=True) before its event loop starts (run_programs does it)"
-        )
-    if master is not None and radio == "rootcanal":
-        raise ValueError("simulated time needs the virtual radio (rootcanal keeps real time)")
+    master = procs.run_clock(virtual_time, radio)
     for p in paths:
         if not os.path.isfile(p):
             raise ProgramNotFound(f"no such file: {p}")
@@ -273,6 +266,5 @@ def _write_timeline(radio: PrivateRadio, path: str, names: Sequence[str], err: T
 def run_programs(paths: Sequence[str], **kwargs: Any) -> RunResult:
     """`run_programs_async` in a fresh event loop (with `virtual_time=True`, this process
     goes on a simulated clock first, for good)."""
-    if kwargs.get("virtual_time") and vclock.master() is None:
-        vclock.install(serve=True)
+    procs.serve_clock(kwargs.get("virtual_time"))
     return asyncio.run(run_programs_async(paths, **kwargs))
