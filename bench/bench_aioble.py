@@ -26,7 +26,7 @@ from bumble import gatt
 import aioble
 import bleradio
 import bluetooth
-from benchlib import arrivals, compare, raw_pair
+from benchlib import again_on_one_core, arrivals, compare, raw_pair
 
 VALUE = bytes(range(20))
 
@@ -150,6 +150,7 @@ def main() -> None:
         ("read round trips/s (20 B)", raw_reads, aioble_reads, args.count // 3),
     ]
     compare(rows, args.rounds, "aioble")
+    again_on_one_core()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from bumble import gatt
 
 import bleradio
 import bluetooth
-from benchlib import arrivals, compare, raw_pair
+from benchlib import again_on_one_core, arrivals, compare, raw_pair
 
 # --- raw Bumble ---------------------------------------------------------------------------
 
@@ -168,6 +168,7 @@ def main() -> None:
         ("write-with-response round trips/s", raw_writes, bluetooth_writes, args.count // 5),
     ]
     compare(rows, args.rounds, "bluetooth")
+    again_on_one_core()
 
 
 if __name__ == "__main__":

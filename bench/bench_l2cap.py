@@ -35,6 +35,7 @@ from bumble.l2cap import LeCreditBasedChannelSpec
 import aioble
 import bleradio
 import bluetooth
+from benchlib import again_on_one_core
 from bluetooth import _l2cap as bluetooth_l2cap
 
 PSM = 0x80
@@ -210,6 +211,7 @@ def main() -> None:
             f"{statistics.median(our_rates):>9.2f} {ratio:>6.2f}x   "
             f"{statistics.median(default_rates):>20.2f}"
         )
+    again_on_one_core()
 
 
 if __name__ == "__main__":

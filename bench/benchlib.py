@@ -1,10 +1,14 @@
 """What the GATT benchmarks share: a raw Bumble pair on bleradio's in-process virtual link,
-and the interleaved comparison they print. (Imported by the scripts beside it.)"""
+the interleaved comparison they print, and the second run of it on one core. (Imported by
+the scripts beside it.)"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,6 +17,11 @@ from bumble.device import Device, Peer
 from bumble.hci import OwnAddressType
 
 import bleradio
+from bluetooth._cpu import ENV_CPU, pin_from_env
+
+# The second run (AIOBLE_CPU set): the whole process on that core from the start, raw
+# Bumble's rounds too (bluetooth would only move it once its first radio starts).
+pin_from_env()
 
 SERVICE = "181A"
 CHAR = "2A6E"
@@ -78,3 +87,15 @@ def compare(rows: Sequence[Row], rounds: int, ours: str) -> None:
             f"{name:<36} {statistics.median(raw_rates):>12,.0f} "
             f"{statistics.median(our_rates):>12,.0f} {ratio:>6.2f}x"
         )
+
+
+def again_on_one_core() -> None:
+    """Run this benchmark again, in a child process on one core (``AIOBLE_CPU=auto``, raw
+    Bumble there too), and print its table under a heading; nothing if this is that run.
+
+    CPython runs one thread at a time, and each BLE operation here crosses threads: on this
+    machine a thread woken on the other, idle core takes tens of microseconds to run."""
+    if os.environ.get(ENV_CPU, "").strip() not in ("", "all"):
+        return
+    print(f"\non one core ({ENV_CPU}=auto, both sides):", flush=True)
+    subprocess.run([sys.executable, *sys.argv], env={**os.environ, ENV_CPU: "auto"}, check=True)

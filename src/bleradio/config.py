@@ -28,6 +28,8 @@ environment (which radio; configuration, never code):
   AIOBLE_CAPTURE=DIR        write the device's HCI traffic to DIR/LABEL.btsnoop (and an
                             in-process virtual radio's air to DIR/air.pcap)
   AIOBLE_VIRTUAL_TIME=1     simulated time: waiting costs no wall time (aioble-python)
+  AIOBLE_CPU=auto|N         the whole process on one core (faster where waking a thread
+                            on another core is slow, e.g. on virtual machines)
 """
 
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import vclock
 
+from ._cpu import pin_from_env
 from ._threads import set_stack_thread
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class StackThread:
     CALL_TIMEOUT = 30.0
 
     def __init__(self) -> None:
+        pin_from_env()  # AIOBLE_CPU: before the thread starts, which then inherits it
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._shutdown_hooks: list[Callable[[], Coroutine[Any, Any, None]]] = []
