@@ -131,6 +131,14 @@ class IrqDispatcher:
         # not through the Condition's Python-level methods, on the per-call paths).
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
+        # How the IRQ thread (the only thread that waits here) sleeps on real time: a lock
+        # it blocks on, released by whoever wakes it (cheaper than the Condition's waiter
+        # list, each wake being on a read's path). On a simulated clock, the Condition,
+        # whose waits vclock parks.
+        self._sleeping = False  # it sleeps on the bell
+        self._in_cond = False  # it waits on the Condition
+        self._bell = threading.Lock()
+        self._bell.acquire()
         self._queue: deque[_Item] = deque()
         self._thread: threading.Thread | None = None
         self._thread_id = 0  # its ident (cheaper to compare than current_thread())
@@ -184,7 +192,7 @@ class IrqDispatcher:
         with self._lock:
             del self._calls[number]
             if self._gate_waiting:
-                self._cond.notify_all()
+                self._notify()
 
     def stack_waiting(self, coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
         """``coro``, to be run on the stack for this thread's call, marked for as long as it
@@ -207,7 +215,7 @@ class IrqDispatcher:
             if number in self._calls:
                 self._calls[number] = waiting
                 if self._gate_waiting and self._asks:
-                    self._cond.notify_all()
+                    self._notify()
 
     # --- events (the stack thread) -------------------------------------------------------------
 
@@ -282,7 +290,7 @@ class IrqDispatcher:
                     )
                 )
                 self._thread.start()
-            self._cond.notify_all()
+            self._notify()
 
     def _drop_oldest(self, kind: int) -> None:
         """Drop the oldest event of `kind` (lock held; its backlog is full)."""
@@ -319,7 +327,7 @@ class IrqDispatcher:
             self._droppable = dict.fromkeys(BACKLOG, 0)
             self.pushback = False
             self._asks = 0
-            self._cond.notify_all()
+            self._notify()
             thread = self._thread
         for item in queue:
             if item[3] is not None:
@@ -369,8 +377,8 @@ class IrqDispatcher:
                             self._droppable[item[0]] -= 1
                         return item
                     self._gate_waiting = True
-                    self._cond.wait()  # a call returns, or a question comes
-                elif not self._cond.wait(IDLE_EXIT) and not self._queue:
+                    self._wait()  # a call returns, or a question comes
+                elif not self._wait(IDLE_EXIT) and not self._queue:
                     # Events are queued under this lock, after which _put looks at _thread:
                     # whatever is queued from now on starts a new thread.
                     self._gate_waiting = False
@@ -438,11 +446,43 @@ class IrqDispatcher:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._cond.wait(remaining)
+                self._wait(remaining)
         return reply.wait(0)
 
     def _wake(self) -> None:
-        with self._cond:
+        with self._lock:
+            self._notify()
+
+    # --- the IRQ thread's sleep -----------------------------------------------------------
+
+    def _wait(self, timeout: float | None = None) -> bool:
+        """Sleep until ``_notify`` or ``timeout`` (IRQ thread, lock held; it is let go
+        meanwhile, as in a Condition's wait). False if the time ran out."""
+        if vclock.current() is not None:
+            self._in_cond = True
+            try:
+                return self._cond.wait(timeout)
+            finally:
+                self._in_cond = False
+        self._sleeping = True
+        self._lock.release()
+        try:
+            woken = self._bell.acquire(timeout=-1 if timeout is None else timeout)
+        finally:
+            self._lock.acquire()
+        if not woken and not self._sleeping:
+            # rung between the timeout and the lock: take the ring back (none left over)
+            self._bell.acquire(False)
+            woken = True
+        self._sleeping = False
+        return woken
+
+    def _notify(self) -> None:
+        """Wake the IRQ thread if it sleeps in ``_wait`` (lock held; any thread)."""
+        if self._sleeping:
+            self._sleeping = False
+            self._bell.release()
+        elif self._in_cond:
             self._cond.notify_all()
 
 
