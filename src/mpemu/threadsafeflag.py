@@ -25,11 +25,8 @@ class ThreadSafeFlag:
         if waiter is None:
             return
         loop, future = waiter
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
+        # (the IRQ thread has no running loop: no RuntimeError raised and caught per set)
+        if asyncio._get_running_loop() is loop:
             _wake(future)
         else:
             try:
