@@ -23,8 +23,8 @@ On one core the threads also become ``SCHED_BATCH`` (Linux; those on the default
 a thread woken while another runs no longer preempts it. Under the GIL such a preemption
 only bounces back (the woken thread finds the GIL held and sleeps again until the running
 thread waits), two context switches for nothing on every hop of a read; as a batch thread
-it runs when the running one waits, as it would have to anyway. Nothing else changes: the
-woken thread still runs as soon as the core is free.
+it runs when the running one waits (or at the next tick), which it mostly has to anyway.
+Threads started later inherit the policy too, a program's own included.
 """
 
 from __future__ import annotations
