@@ -68,7 +68,9 @@ def _ns_per_op(statement: str, setup: str, number: int = 200_000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="processes per mode")
-    parser.add_argument("--loops", type=int, default=20000, help="iterations of the loop")
+    parser.add_argument(
+        "--loops", type=int, default=200_000, help="iterations of the loop (long enough to time)"
+    )
     args = parser.parse_args()
 
     times: dict[bool, list[int]] = {True: [], False: []}
