@@ -292,12 +292,11 @@ class _TestRun:
                 await asyncio.wait({skipped, *pending}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             skipped.cancel()
-            running = [i for i in self.instances if i.proc and i.proc.returncode is None]
             await asyncio.gather(
                 *(
                     procs.stop(i.proc, int_grace=0.5, term_grace=0.5, clock=i.clock)
-                    for i in running
-                    if i.proc is not None
+                    for i in self.instances
+                    if i.proc is not None and i.proc.returncode is None
                 )
             )
             for inst in self.instances:

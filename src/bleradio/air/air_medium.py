@@ -817,7 +817,7 @@ class AirMedium(Medium):
         their queues hold now would go, ``_foresee``). Links that share a device with
         ``link`` are not rivals: one radio serves one event at a time (``_scheduled``).
         None: nobody else on the channel then."""
-        c, p = link.central.controller, link.peripheral.controller
+        ends = set(_ends_of(link))
         packets: list[tuple[float, float, LinkLayer]] = []
         later: list[tuple[float, Link, bool]] = []
         record = self._data_air.get(channel)
@@ -826,20 +826,20 @@ class AirMedium(Medium):
             while record and record[0].end < horizon:
                 record.popleft()
             for run in record:
-                if run.end > t0 and run.start < t1 and run.link is not link:
-                    other = run.link
-                    ends = (other.central.controller, other.peripheral.controller)
-                    if c not in ends and p not in ends:
-                        packets.extend(packet for packet in run.packets if packet[1] > t0)
+                if (
+                    run.end > t0
+                    and run.start < t1
+                    and run.link is not link
+                    and ends.isdisjoint(_ends_of(run.link))
+                ):
+                    packets.extend(packet for packet in run.packets if packet[1] > t0)
         due = self._due.get(channel)
         if due:
             for other, (timer, when, fresh) in list(due.items()):
                 if other.state is None or other.state.timer is not timer or not other.alive:
                     self._forget_due(other)  # (run, moved or gone since)
-                elif when < t1 and other is not link:
-                    ends = (other.central.controller, other.peripheral.controller)
-                    if c not in ends and p not in ends:
-                        later.append((when, other, fresh))
+                elif when < t1 and other is not link and ends.isdisjoint(_ends_of(other)):
+                    later.append((when, other, fresh))
         if not packets and not later:
             return None
         return _Rivals(self, t1, packets, later)
@@ -958,7 +958,7 @@ class AirMedium(Medium):
         so only those compete (idle events are counted in closed form).
         """
         start = state.anchor + n * state.interval
-        ends = (link.central.controller, link.peripheral.controller)
+        ends = _ends_of(link)
         busy = any(
             other is not link and until > start + 1e-9
             for until, other in (self._radio_busy.get(c, (0.0, link)) for c in ends)
