@@ -31,6 +31,7 @@ class SnoopRecord:
     received: bool  # controller -> host
     packet: Any  # scapy HCI_Hdr
     raw: bytes
+    timestamp: int  # microseconds since 0 AD (btsnoop's epoch)
 
 
 def btsnoop(path: Path) -> list[SnoopRecord]:
@@ -41,12 +42,12 @@ def btsnoop(path: Path) -> list[SnoopRecord]:
     assert (version, link_type) == (1, BTSNOOP_H4)
     records, offset = [], 16
     while offset < len(data):
-        original, included, flags, _drops, _ts = struct.unpack_from(">IIIIQ", data, offset)
+        original, included, flags, _drops, timestamp = struct.unpack_from(">IIIIQ", data, offset)
         offset += 24
         raw = data[offset : offset + included]
         assert len(raw) == included == original
         offset += included
-        records.append(SnoopRecord(bool(flags & 1), HCI_Hdr(raw), raw))
+        records.append(SnoopRecord(bool(flags & 1), HCI_Hdr(raw), raw, timestamp))
     return records
 
 

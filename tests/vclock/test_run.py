@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from capture.sniff import btsnoop  # (tests/capture: the suite's reader of capture files)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -92,20 +93,8 @@ def test_an_hour_of_two_programs_on_one_radio(tmp_path: Path) -> None:
     assert "peripheral | served 0 at 30 min" in lines
     assert "peripheral | served 1 at 60 min" in lines
     # the captures are stamped on the same clock: the central's HCI spans the hour
-    stamps = btsnoop_times(capture / "central.btsnoop")
+    stamps = [record.timestamp for record in btsnoop(capture / "central.btsnoop")]
     assert 3600 <= (stamps[-1] - stamps[0]) / 1e6 < 3700
-
-
-def btsnoop_times(path: Path) -> list[int]:
-    """The timestamps (microseconds) of a btsnoop file's records."""
-    data = path.read_bytes()
-    assert data[:8] == b"btsnoop\0"
-    stamps, offset = [], 16
-    while offset + 24 <= len(data):
-        length, _, _, _, stamp = struct.unpack_from(">IIIIQ", data, offset)
-        stamps.append(stamp)
-        offset += 24 + length
-    return stamps
 
 
 def test_timeout_is_in_simulated_seconds(tmp_path: Path) -> None:
