@@ -423,15 +423,17 @@ class AirMedium(Medium):
     def _collided(self, sent: _Transmission, listener: LinkLayer, power: float) -> bool:
         """Whether other PDUs on ``sent``'s channel overlapped it at ``listener`` so that it
         did not survive (it does only ``channel.CAPTURE_DB`` above them all)."""
-        others = [
-            self.mean_power(other.sender, listener)
-            for other in self._air[sent.channel]
-            if other.start < sent.end
-            and other.end > sent.start
-            and other.sender is not sent.sender
-            and other.sender is not listener
-        ]
-        return bool(others) and not captured(power, others)
+        overlapped = overlapping(
+            sent.start, sent.end, ((o.start, o.end, o.sender) for o in self._air[sent.channel])
+        )
+        return self._drowned(power, [o for o in overlapped if o is not sent.sender], listener)
+
+    def _drowned(self, power: float, others: list[LinkLayer], receiver: LinkLayer) -> bool:
+        """Whether a packet received at ``power`` is lost at ``receiver`` to ``others`` on the
+        air with it (it survives ``channel.CAPTURE_DB`` above them all; the receiver's own
+        transmissions do not count)."""
+        powers = [self.mean_power(other, receiver) for other in others if other is not receiver]
+        return bool(powers) and not captured(power, powers)
 
     def _hears(self, listener: LinkLayer, channel: int, t: float) -> bool:
         listening = self._devices[listener].listening
@@ -884,12 +886,9 @@ class AirMedium(Medium):
         """Whether ``sender``'s packet on air from ``t`` for ``us`` µs is lost at
         ``receiver`` to the ``rivals`` it overlaps (it survives ``channel.CAPTURE_DB``
         above them all)."""
-        others = [
-            self.mean_power(other, receiver)
-            for other in rivals.senders(t, t + us / 1e6)
-            if other is not receiver
-        ]
-        return bool(others) and not captured(self.rx_power(sender, receiver), others)
+        return self._drowned(
+            self.rx_power(sender, receiver), rivals.senders(t, t + us / 1e6), receiver
+        )
 
     def _acknowledged(self, sender: LinkEnd) -> None:
         """``sender`` hears that its head PDU was taken: it is done with it."""
